@@ -1,0 +1,1 @@
+"""AWS-generic building blocks with no knowledge of any one service."""

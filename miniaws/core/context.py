@@ -1,0 +1,37 @@
+"""The per-request context handed to every service operation."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from miniaws.core.clock import Clock
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+
+@dataclass(slots=True)
+class Principal:
+    """Who made the request: an access key (or nobody, for anonymous requests)."""
+
+    access_key: str | None
+    account_id: str
+
+    @property
+    def anonymous(self) -> bool:
+        return self.access_key is None
+
+
+@dataclass(slots=True)
+class RequestContext:
+    service: str
+    operation: str
+    account_id: str
+    region: str
+    request_id: str
+    clock: Clock
+    principal: Principal
+    #: the aiohttp request, for operations that stream their body (S3 PutObject, UploadPart)
+    request: "web.Request | None" = None
+    #: anything the gateway learned while routing (e.g. the virtual-hosted bucket)
+    extras: dict[str, Any] = field(default_factory=dict)
