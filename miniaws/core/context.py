@@ -1,6 +1,7 @@
 """The per-request context handed to every service operation."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,16 @@ class Principal:
     @property
     def anonymous(self) -> bool:
         return self.access_key is None
+
+    @property
+    def canonical_id(self) -> str:
+        """A stable 64-hex canonical user id, like S3's, derived from the access key (or the account)."""
+        basis = f"key:{self.access_key}" if self.access_key else f"account:{self.account_id}"
+        return hashlib.sha256(basis.encode()).hexdigest()
+
+    @property
+    def display_name(self) -> str:
+        return self.access_key.lower() if self.access_key else f"account-{self.account_id}"
 
 
 @dataclass(slots=True)

@@ -1,0 +1,1 @@
+"""Development-time generators (run by engineers and tests, never imported by the running server)."""

@@ -1,0 +1,77 @@
+"""`python -m miniaws` / `miniaws`: argument parsing, logging setup and the process lifecycle."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from typing import Any, Sequence
+
+from miniaws import __version__
+from miniaws.config import AUTH_MODES, LOG_LEVELS, Config, ConfigError, load_config
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="miniaws", description="Local AWS emulator: S3, STS and more on one port.")
+    parser.add_argument("--version", action="version", version=f"miniaws {__version__}")
+    parser.add_argument("--config", metavar="FILE", help="TOML settings file (see conf/miniaws.toml)")
+    parser.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="AWS API port (default 4566; 0 picks a free port)")
+    parser.add_argument("--data-dir", help="directory for durable state (default ./.miniaws)")
+    parser.add_argument("--ephemeral", action="store_true", default=None, help="keep all state in memory")
+    parser.add_argument("--log-level", choices=LOG_LEVELS)
+    parser.add_argument("--account-id", help="12-digit account for non-numeric access keys (default 000000000000)")
+    parser.add_argument("--region", help="default region (default us-east-1)")
+    parser.add_argument("--auth", choices=AUTH_MODES, help="verify SigV4 signatures (enforce) or not (off)")
+    parser.add_argument("--credentials", metavar="AKID:SECRET[,AKID:SECRET]",
+                        help="access keys accepted when auth is enforced")
+    parser.add_argument("--time-scale", type=float, help="run the injected clock N times faster (labs)")
+    return parser.parse_args(argv)
+
+
+def build_config(args: argparse.Namespace) -> Config:
+    overrides: dict[str, Any] = {
+        "host": args.host, "port": args.port, "data_dir": args.data_dir, "ephemeral": args.ephemeral,
+        "log_level": args.log_level, "account_id": args.account_id, "region": args.region, "auth": args.auth,
+        "credentials": args.credentials, "time_scale": args.time_scale,
+    }
+    return load_config(args.config, overrides=overrides)
+
+
+async def serve(config: Config) -> None:
+    from miniaws.server import Server
+
+    server = Server(config)
+    await server.start()
+    print(server.banner(), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        print("miniaws: shutting down", flush=True)
+        await server.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        config = build_config(parse_args(argv))
+    except (ConfigError, OSError) as exc:
+        print(f"miniaws: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover
+        asyncio.run(serve(config))
+    else:
+        try:
+            uvloop.run(serve(config))
+        except OSError as exc:
+            print(f"miniaws: {exc}", file=sys.stderr)
+            return 1
+    return 0

@@ -1,0 +1,155 @@
+"""Configuration: one frozen dataclass, loaded from defaults < conf TOML < MINIAWS_* env < CLI flags.
+
+Every field is documented in conf/miniaws.toml, which a test loads.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+AUTH_MODES = ("off", "enforce")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names the setting and its source."""
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    access_key: str
+    secret_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    #: interface every listener binds; 127.0.0.1 unless told otherwise (secure by default)
+    host: str = "127.0.0.1"
+    #: the AWS API endpoint; 0 picks a free port and prints it
+    port: int = 4566
+    #: where durable state lives; None → ./.miniaws in the working directory
+    data_dir: str | None = None
+    #: keep everything in memory (large object bodies spill to a temp dir that is removed at exit)
+    ephemeral: bool = False
+    log_level: str = "info"
+    #: account used for requests whose access key is not 12 digits (LocalStack's default)
+    account_id: str = "000000000000"
+    region: str = "us-east-1"
+    #: "off" accepts any request (like every local emulator); "enforce" verifies SigV4 with `credentials`
+    auth: str = "off"
+    credentials: tuple[Credential, ...] = ()
+    #: multiply the speed of the injected clock (workshop labs); 1.0 is real time
+    time_scale: float = 1.0
+    #: bodies up to this size are kept in memory and committed inside the journal transaction
+    inline_body_limit: int = 64 * 1024
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir) if self.data_dir else Path.cwd() / ".miniaws"
+
+    def replace(self, **changes: Any) -> "Config":
+        return dataclasses.replace(self, **changes)
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Config)}
+_INT_FIELDS = {"port", "inline_body_limit"}
+_FLOAT_FIELDS = {"time_scale"}
+_BOOL_FIELDS = {"ephemeral"}
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    """Turn a TOML/env/CLI value into the field's type, naming the source on failure."""
+    try:
+        if name == "credentials":
+            return _parse_credentials(value)
+        if name in _INT_FIELDS:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            result: Any = int(value)
+            if name == "port" and not 0 <= result <= 65535:
+                raise ValueError(value)
+            return result
+        if name in _FLOAT_FIELDS:
+            result = float(value)
+            if result <= 0:
+                raise ValueError(value)
+            return result
+        if name in _BOOL_FIELDS:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(value)
+        if value is None:
+            return None
+        text = str(value)
+        if name == "auth" and text not in AUTH_MODES:
+            raise ValueError(value)
+        if name == "log_level":
+            text = text.lower()
+            if text not in LOG_LEVELS:
+                raise ValueError(value)
+        if name == "account_id" and not (len(text) == 12 and text.isdigit()):
+            raise ValueError(value)
+        return text
+    except (TypeError, ValueError):
+        raise ConfigError(f"invalid value for {name!r} from {source}: {value!r}") from None
+
+
+def _parse_credentials(value: Any) -> tuple[Credential, ...]:
+    """TOML: [[credentials]] tables or "AKID:SECRET" strings; env: "AKID:SECRET,AKID2:SECRET2"."""
+    items: list[Any]
+    if isinstance(value, str):
+        items = [v for v in value.split(",") if v.strip()]
+    else:
+        items = list(value)
+    creds = []
+    for item in items:
+        if isinstance(item, Credential):
+            creds.append(item)
+        elif isinstance(item, Mapping):
+            creds.append(Credential(str(item["access_key"]), str(item["secret_key"])))
+        else:
+            akid, sep, secret = str(item).strip().partition(":")
+            if not sep or not akid or not secret:
+                raise ValueError(item)
+            creds.append(Credential(akid, secret))
+    return tuple(creds)
+
+
+def load_config(config_file: str | os.PathLike[str] | None = None,
+                env: Mapping[str, str] | None = None,
+                overrides: Mapping[str, Any] | None = None) -> Config:
+    """Build the Config: defaults, then the TOML file, then MINIAWS_* variables, then explicit overrides."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    path = config_file or env.get("MINIAWS_CONFIG")
+    if path:
+        with open(path, "rb") as fh:
+            try:
+                data = tomllib.load(fh)
+            except tomllib.TOMLDecodeError as exc:
+                raise ConfigError(f"{path}: {exc}") from None
+        section = data.get("miniaws", data)
+        for key, value in section.items():
+            name = key.replace("-", "_")
+            if name not in _FIELDS:
+                raise ConfigError(f"{path}: unknown setting {key!r}")
+            values[name] = _coerce(name, value, str(path))
+    for name in _FIELDS:
+        var = "MINIAWS_" + name.upper()
+        if var in env:
+            values[name] = _coerce(name, env[var], var)
+    for name, value in (overrides or {}).items():
+        if name not in _FIELDS:
+            raise ConfigError(f"unknown setting {name!r}")
+        if value is not None:
+            values[name] = _coerce(name, value, "command line")
+    return Config(**values)

@@ -1,0 +1,49 @@
+"""miniaws's own endpoints beside the AWS API: health, reset, and the aliases other emulators' users expect.
+
+GET  /_miniaws/health      (also GET /_localstack/health, GET /moto-api/health)
+POST /_miniaws/reset       (also POST /moto-api/reset, POST /_localstack/state/reset)
+"""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+
+import orjson
+from aiohttp import web
+
+from miniaws import __version__
+from miniaws.services.base import Service
+
+INTERNAL_PREFIXES = ("/_miniaws/", "/_localstack/", "/moto-api/")
+
+_HEALTH_PATHS = {"/_miniaws/health", "/_localstack/health", "/moto-api/health"}
+_RESET_PATHS = {"/_miniaws/reset", "/moto-api/reset", "/_localstack/state/reset"}
+
+
+class InternalApi:
+    def __init__(self, services: Mapping[str, Service], reset: Callable[[], Awaitable[None]],
+                 info: Callable[[], dict[str, object]]) -> None:
+        self._services = services
+        self._reset = reset
+        self._info = info
+
+    async def handle(self, request: web.BaseRequest, path: str) -> web.Response:
+        if path in _HEALTH_PATHS:
+            if request.method not in ("GET", "HEAD"):
+                return _json({"message": "use GET"}, 405)
+            body = {
+                "version": __version__,
+                "edition": "miniaws",
+                "services": {name: svc.health() for name, svc in sorted(self._services.items())},
+                **self._info(),
+            }
+            return _json(body, 200)
+        if path in _RESET_PATHS:
+            if request.method != "POST":
+                return _json({"message": "use POST"}, 405)
+            await self._reset()
+            return _json({"reset": True}, 200)
+        return _json({"message": f"no internal endpoint {path}"}, 404)
+
+
+def _json(body: object, status: int) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")

@@ -1,0 +1,229 @@
+"""Composition root: builds the journal, the blob store, every service and the listeners, and wires them.
+
+`Server(config).start()` / `.stop()` inside a running loop; `run_in_thread(config)` hosts one on its own loop in a
+background thread (tests, embedding). Nothing else in miniaws constructs services or reads global state.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from miniaws import __version__
+from miniaws.config import Config
+from miniaws.core.auth import SigV4Verifier
+from miniaws.core.clock import Clock, make_clock
+from miniaws.gateway.app import make_handler
+from miniaws.gateway.dispatch import Gateway
+from miniaws.gateway.internal import InternalApi
+from miniaws.services.base import Service
+from miniaws.state.blobs import BLOB_NS, BlobStore
+from miniaws.state.db import open_database
+from miniaws.state.journal import Journal, MemoryJournal, SqliteJournal, group_rows
+
+log = logging.getLogger("miniaws")
+
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+class DataDirectoryBusy(RuntimeError):
+    """Another miniaws process owns the data directory."""
+
+
+def build_services(config: Config, clock: Clock, journal: Journal, blobs: BlobStore) -> dict[str, Service]:
+    """Every service, constructed with exactly what it needs (explicit wiring, no globals)."""
+    from miniaws.services.s3.api import S3Service
+    from miniaws.services.sts.api import StsService
+
+    services: list[Service] = [
+        S3Service(config, clock, journal, blobs),
+        StsService(config),
+    ]
+    return {svc.name: svc for svc in services}
+
+
+class Server:
+    def __init__(self, config: Config, clock: Clock | None = None) -> None:
+        self.config = config
+        self.clock = clock or make_clock(config.time_scale)
+        self.services: dict[str, Service] = {}
+        self.endpoint_url = ""
+        self.port = 0
+        self.startup_seconds = 0.0
+        self._runner: web.ServerRunner | None = None
+        self._journal: Journal | None = None
+        self._blobs: BlobStore | None = None
+        self._lock_fd: int | None = None
+
+    @property
+    def data_path(self) -> Path | None:
+        return None if self.config.ephemeral else self.config.data_path.resolve()
+
+    async def start(self) -> None:
+        started = time.perf_counter()
+        journal: Journal
+        rows: dict[str, list[tuple[str, bytes]]] = {}
+        data_path = self.data_path
+        if data_path is None:
+            journal = MemoryJournal()
+            blobs = BlobStore(None, journal, self.config.inline_body_limit)
+        else:
+            data_path.mkdir(parents=True, exist_ok=True)
+            self._lock_data_dir(data_path)
+            sqlite_journal = SqliteJournal(await open_database(data_path / "state.sqlite3"))
+            rows = group_rows(await sqlite_journal.load())
+            journal = sqlite_journal
+            blobs = BlobStore(data_path / "blobs", journal, self.config.inline_body_limit)
+            for blob_id, data in rows.get(BLOB_NS, ()):
+                blobs.restore_inline(blob_id, data)
+        self._journal, self._blobs = journal, blobs
+        self.services = build_services(self.config, self.clock, journal, blobs)
+        for service in self.services.values():
+            service.restore(rows)
+        if data_path is not None:
+            referenced: set[str] = set()
+            for service in self.services.values():
+                referenced.update(getattr(service, "referenced_blobs", lambda: ())())
+            await asyncio.to_thread(blobs.collect_garbage, referenced)
+        for service in self.services.values():
+            await service.start()
+
+        secrets = {c.access_key: c.secret_key for c in self.config.credentials}
+        gateway = Gateway(self.config, self.clock, self.services, journal, SigV4Verifier(secrets, self.clock))
+        internal = InternalApi(self.services, self.reset, self._info)
+        self._runner = web.ServerRunner(make_handler(gateway, internal), handle_signals=False,
+                                        shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.config.host, self.config.port, reuse_address=True)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
+        host = self.config.host
+        shown = f"[{host}]" if ":" in host else host
+        self.endpoint_url = f"http://{'127.0.0.1' if host == '0.0.0.0' else shown}:{self.port}"
+        self.startup_seconds = time.perf_counter() - started
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()  # stops accepting, lets in-flight requests finish
+            self._runner = None
+        for service in self.services.values():
+            await service.stop()
+        if self._journal is not None:
+            await self._journal.close()
+            self._journal = None
+        if self._blobs is not None:
+            self._blobs.close()
+            self._blobs = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    async def reset(self) -> None:
+        for service in self.services.values():
+            service.reset()
+        if self._journal is not None:
+            await self._journal.clear()
+        if self._blobs is not None:
+            await asyncio.to_thread(self._blobs.clear)
+
+    def banner(self) -> str:
+        data = str(self.data_path) if self.data_path is not None else "(ephemeral: in memory)"
+        lines = [
+            f"miniaws {__version__} ready in {self.startup_seconds:.2f} s",
+            f"  AWS endpoint    {self.endpoint_url}",
+            f"  data directory  {data}",
+            f"  auth            {self.config.auth}",
+            f"  services        {', '.join(sorted(self.services))}",
+        ]
+        return "\n".join(lines)
+
+    def _info(self) -> dict[str, object]:
+        return {"endpoint": self.endpoint_url, "persistence": self.data_path is not None}
+
+    def _lock_data_dir(self, data_path: Path) -> None:
+        fd = os.open(data_path / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise DataDirectoryBusy(f"another miniaws process is using {data_path}") from None
+        self._lock_fd = fd
+
+
+class ServerThread:
+    """A Server on its own event loop in a daemon thread (sync callers such as boto3 must not share its loop)."""
+
+    def __init__(self, config: Config, clock: Clock | None = None) -> None:
+        self.server = Server(config, clock)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.server.endpoint_url
+
+    def start(self, timeout: float = 30.0) -> "ServerThread":
+        self._thread = threading.Thread(target=self._run, name="miniaws-server", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise TimeoutError("miniaws did not start in time")
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def _run(self) -> None:
+        loop = _new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self.server.start())
+        except BaseException as exc:  # reported to the starting thread
+            self._error = exc
+            self._ready.set()
+            loop.close()
+            return
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(self.server.stop())
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def call(self, coro: Any, timeout: float = 30.0) -> Any:
+        """Run a coroutine on the server's loop from another thread and return its result."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self._loop is not None and self._thread is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout)
+
+
+def _new_event_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency where it installs
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+@contextlib.contextmanager
+def run_in_thread(config: Config, clock: Clock | None = None) -> Iterator[ServerThread]:
+    handle = ServerThread(config, clock).start()
+    try:
+        yield handle
+    finally:
+        handle.stop()

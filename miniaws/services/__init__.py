@@ -1,0 +1,1 @@
+"""Control plane: one package per AWS service (api.py, models.py, errors.py, _spec.py)."""

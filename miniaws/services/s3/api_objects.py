@@ -1,0 +1,331 @@
+"""S3 object operations: Put, Get, Head, Delete, DeleteObjects, Copy, ListObjects v1 and v2."""
+from __future__ import annotations
+
+from typing import Any
+
+from miniaws.core import checksums
+from miniaws.core.context import RequestContext
+from miniaws.services.base import operation
+from miniaws.services.s3 import body as bodies
+from miniaws.services.s3.api_common import S3Base
+from miniaws.services.s3.conditions import check_read, check_write, copy_source_conditions, parse_range
+from miniaws.services.s3.errors import (InvalidArgument, InvalidPartNumber, InvalidRequest, MalformedXML, MetadataTooLarge,
+                                        NoSuchKey)
+from miniaws.services.s3.listing import decode_token, encode_token, list_page, url_encode
+from miniaws.services.s3.models import CONTENT_MEMBERS, S3Object
+from miniaws.services.s3.validation import check_key, check_max
+
+MAX_METADATA_BYTES = 2048
+MAX_DELETE_KEYS = 1000
+
+
+def content_settings(ctx: RequestContext, params: dict[str, Any]) -> dict[str, str]:
+    """CacheControl, ContentDisposition, ContentEncoding, ContentLanguage and Expires exactly as sent."""
+    stored: dict[str, str] = {}
+    for member in CONTENT_MEMBERS:
+        value = params.get(member)
+        if value is None:
+            continue
+        if member == "Expires":
+            raw = ctx.request.headers.get("Expires") if ctx.request is not None else None
+            stored[member] = raw or str(value)
+            continue
+        if member == "ContentEncoding":
+            # aws-chunked is transfer framing, not a property of the object (S3 strips it)
+            parts = [p.strip() for p in str(value).split(",") if p.strip() and p.strip().lower() != "aws-chunked"]
+            if not parts:
+                continue
+            value = ",".join(parts)
+        stored[member] = str(value)
+    return stored
+
+
+def check_metadata(metadata: dict[str, str]) -> None:
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in metadata.items())
+    if size > MAX_METADATA_BYTES:
+        raise MetadataTooLarge(Size=str(size), MaxSizeAllowed=str(MAX_METADATA_BYTES))
+
+
+def object_headers(obj: S3Object, checksum_mode: bool) -> dict[str, Any]:
+    """The output members GetObject and HeadObject share."""
+    out: dict[str, Any] = {
+        "ETag": obj.etag,
+        "LastModified": obj.last_modified_http,
+        "ContentType": obj.content_type,
+        "AcceptRanges": "bytes",
+        "ServerSideEncryption": "AES256",  # S3 encrypts every new object with SSE-S3 since January 2023
+    }
+    if obj.metadata:
+        out["Metadata"] = obj.metadata
+    out.update(obj.content)
+    if obj.storage_class != "STANDARD":
+        out["StorageClass"] = obj.storage_class
+    if obj.part_sizes:
+        out["PartsCount"] = len(obj.part_sizes)
+    if checksum_mode and obj.checksum_algorithm and obj.checksum_value:
+        out["Checksum" + obj.checksum_algorithm] = obj.checksum_value
+        if obj.checksum_type:
+            out["ChecksumType"] = obj.checksum_type
+    return out
+
+
+def checksum_members(algorithm: str | None, value: str | None, checksum_type: str | None) -> dict[str, Any]:
+    if not algorithm or not value:
+        return {}
+    out: dict[str, Any] = {"Checksum" + algorithm: value}
+    if checksum_type:
+        out["ChecksumType"] = checksum_type
+    return out
+
+
+class ObjectOperations(S3Base):
+    # -- writes ---------------------------------------------------------------------------------
+    @operation("PutObject")
+    async def put_object(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        """https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html"""
+        bucket = self.bucket(ctx, params["Bucket"])
+        key = params["Key"]
+        check_key(key)
+        metadata = params.get("Metadata") or {}
+        check_metadata(metadata)
+        if_match, if_none_match = params.get("IfMatch"), params.get("IfNoneMatch")
+        check_write(bucket.objects.get(key), if_match, if_none_match, key)
+        assert ctx.request is not None
+        ingested = await bodies.ingest(ctx.request, self.blobs, params, ctx.extras.get("verified"))
+        segments = self.store.adopt(ingested.blob_id, ingested.size)
+        try:
+            # the bucket or the key may have changed while the body streamed in
+            bucket = self.bucket(ctx, params["Bucket"])
+            check_write(bucket.objects.get(key), if_match, if_none_match, key)
+        except BaseException:
+            self.store._release(segments)
+            raise
+        checksum_type = "FULL_OBJECT" if ingested.checksum_algorithm else None
+        obj = S3Object(key=key, size=ingested.size, etag=f'"{ingested.md5.hex()}"', last_modified=ctx.clock.now(),
+                       segments=segments, content_type=params.get("ContentType") or "binary/octet-stream",
+                       metadata=metadata, content=content_settings(ctx, params),
+                       checksum_algorithm=ingested.checksum_algorithm, checksum_value=ingested.checksum_value,
+                       checksum_type=checksum_type, owner_id=bucket.owner.id,
+                       storage_class=params.get("StorageClass") or "STANDARD")
+        self.store.put_object(bucket, obj)
+        return {"ETag": obj.etag, "ServerSideEncryption": "AES256", "Size": obj.size,
+                **checksum_members(obj.checksum_algorithm, obj.checksum_value, checksum_type)}
+
+    @operation("CopyObject")
+    async def copy_object(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        """https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html"""
+        source_bucket, source = self.copy_source(ctx, params)
+        check_read(source, *copy_source_conditions(params), copy_source=True)
+        bucket = self.bucket(ctx, params["Bucket"])
+        key = params["Key"]
+        check_key(key)
+        directive = params.get("MetadataDirective") or "COPY"
+        if directive not in ("COPY", "REPLACE"):
+            raise InvalidArgument("Unknown metadata directive.", ArgumentName="x-amz-metadata-directive",
+                                  ArgumentValue=directive)
+        requested = params.get("ChecksumAlgorithm")
+        if requested:
+            requested = str(requested).upper()
+        storage_class = params.get("StorageClass") or source.storage_class
+        if (source_bucket is bucket and source.key == key and directive == "COPY" and not requested
+                and storage_class == source.storage_class):
+            raise InvalidRequest("This copy request is illegal because it is trying to copy an object to itself "
+                                 "without changing the object's metadata, storage class, website redirect location "
+                                 "or encryption attributes.")
+        if directive == "REPLACE":
+            metadata = params.get("Metadata") or {}
+            check_metadata(metadata)
+            content_type = params.get("ContentType") or "binary/octet-stream"
+            content = content_settings(ctx, params)
+        else:
+            metadata, content_type, content = dict(source.metadata), source.content_type, dict(source.content)
+        algorithm, value, checksum_type = source.checksum_algorithm, source.checksum_value, source.checksum_type
+        if requested and (requested != algorithm or checksum_type != "FULL_OBJECT"):
+            algorithm, value, checksum_type = requested, await self._checksum_of(source, requested), "FULL_OBJECT"
+        elif checksum_type == "COMPOSITE":
+            # a copy is a single-part object: S3 recomputes a full-object checksum for it
+            value = await self._checksum_of(source, algorithm or "CRC32")
+            checksum_type = "FULL_OBJECT"
+        check_write(bucket.objects.get(key), params.get("IfMatch"), params.get("IfNoneMatch"), key)
+        obj = S3Object(key=key, size=source.size, etag=source.etag if not source.part_sizes else source.etag,
+                       last_modified=ctx.clock.now(), segments=self.store.share(source.segments),
+                       content_type=content_type, metadata=metadata, content=content, checksum_algorithm=algorithm,
+                       checksum_value=value, checksum_type=checksum_type, part_sizes=None, owner_id=bucket.owner.id,
+                       storage_class=storage_class)
+        self.store.put_object(bucket, obj)
+        return {"CopyObjectResult": {"ETag": obj.etag, "LastModified": obj.last_modified_iso,
+                                     **checksum_members(algorithm, value, checksum_type)},
+                "ServerSideEncryption": "AES256"}
+
+    async def _checksum_of(self, obj: S3Object, algorithm: str) -> str:
+        hasher = checksums.new_hasher(algorithm)
+        async for piece in bodies.SegmentStream(self.blobs, obj.segments, 0, obj.size).chunks():
+            hasher.update(piece)
+        return hasher.b64()
+
+    @operation("DeleteObject")
+    def delete_object(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        bucket = self.bucket(ctx, params["Bucket"])
+        key = params["Key"]
+        existing = bucket.objects.get(key)
+        if params.get("IfMatch") is not None:
+            if existing is None:
+                raise NoSuchKey(Key=key)
+            check_write(existing, params.get("IfMatch"), None, key)
+        self.store.delete_object(bucket, key)
+        return {}
+
+    @operation("DeleteObjects")
+    def delete_objects(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        bucket = self.bucket(ctx, params["Bucket"])
+        request = params.get("Delete") or {}
+        entries = request.get("Objects") or []
+        if not entries or len(entries) > MAX_DELETE_KEYS:
+            raise MalformedXML()
+        quiet = bool(request.get("Quiet"))
+        deleted: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        for entry in entries:
+            key = entry.get("Key", "")
+            version = entry.get("VersionId")
+            if version is not None and version != "null":
+                errors.append({"Key": key, "VersionId": version, "Code": "NoSuchVersion",
+                               "Message": "The specified version does not exist."})
+                continue
+            self.store.delete_object(bucket, key)
+            if not quiet:
+                deleted.append({"Key": key, **({"VersionId": version} if version else {})})
+        result: dict[str, Any] = {}
+        if deleted:
+            result["Deleted"] = deleted
+        if errors:
+            result["Errors"] = errors
+        return result
+
+    # -- reads ----------------------------------------------------------------------------------
+    @operation("GetObject")
+    def get_object(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self._read(ctx, params, with_body=True)
+
+    @operation("HeadObject")
+    def head_object(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self._read(ctx, params, with_body=False)
+
+    def _read(self, ctx: RequestContext, params: dict[str, Any], with_body: bool) -> dict[str, Any]:
+        bucket = self.bucket(ctx, params["Bucket"])
+        key = params["Key"]
+        version = params.get("VersionId")
+        if version is not None and version != "null":
+            raise InvalidArgument("Invalid version id specified", ArgumentName="versionId", ArgumentValue=version)
+        obj = self.object(bucket, key)
+        check_read(obj, params.get("IfMatch"), params.get("IfNoneMatch"), params.get("IfModifiedSince"),
+                   params.get("IfUnmodifiedSince"))
+        part_number = params.get("PartNumber")
+        span = self._part_span(obj, part_number) if part_number is not None else parse_range(params.get("Range"),
+                                                                                              obj.size)
+        whole = span is None
+        start, length = (0, obj.size) if span is None else span
+        out = object_headers(obj, checksum_mode=whole and params.get("ChecksumMode") == "ENABLED")
+        out["ContentLength"] = length
+        if not whole:
+            out["ContentRange"] = f"bytes {start}-{start + length - 1}/{obj.size}"
+            out["__status__"] = 206
+        for member, header in _RESPONSE_OVERRIDES:
+            if params.get(member) is not None:
+                out[header] = params[member]
+        if with_body:
+            small = bodies.read_small(self.blobs, obj.segments, start, length)
+            out["Body"] = small if small is not None else bodies.SegmentStream(self.blobs, obj.segments, start,
+                                                                               length)
+        return out
+
+    @staticmethod
+    def _part_span(obj: S3Object, part_number: int) -> tuple[int, int] | None:
+        sizes = obj.part_sizes or [obj.size]
+        if not 1 <= part_number <= len(sizes):
+            raise InvalidPartNumber()
+        if not obj.part_sizes:
+            return None
+        start = sum(sizes[: part_number - 1])
+        return start, sizes[part_number - 1]
+
+    # -- listings -------------------------------------------------------------------------------
+    @operation("ListObjects")
+    def list_objects(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        bucket = self.bucket(ctx, params["Bucket"])
+        prefix, delimiter = params.get("Prefix") or "", params.get("Delimiter") or ""
+        marker = params.get("Marker") or None
+        max_keys = check_max(params.get("MaxKeys"), "max-keys")
+        encode = _encoder(params)
+        page = list_page(bucket, prefix, delimiter, marker, max_keys)
+        result: dict[str, Any] = {
+            "Name": bucket.name, "Prefix": encode(prefix), "Marker": encode(marker or ""), "MaxKeys": max_keys,
+            "IsTruncated": page.truncated,
+            "Contents": [_entry(o, encode, bucket.owner.wire()) for o in page.objects],
+            "CommonPrefixes": [{"Prefix": encode(p)} for p in page.prefixes],
+        }
+        if delimiter:
+            result["Delimiter"] = encode(delimiter)
+            if page.truncated and page.last is not None:
+                result["NextMarker"] = encode(page.last)
+        if params.get("EncodingType"):
+            result["EncodingType"] = params["EncodingType"]
+        return result
+
+    @operation("ListObjectsV2")
+    def list_objects_v2(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        bucket = self.bucket(ctx, params["Bucket"])
+        prefix, delimiter = params.get("Prefix") or "", params.get("Delimiter") or ""
+        token = params.get("ContinuationToken")
+        start_after = params.get("StartAfter") or None
+        after = decode_token(token) if token else start_after
+        max_keys = check_max(params.get("MaxKeys"), "max-keys")
+        encode = _encoder(params)
+        owner = bucket.owner.wire() if params.get("FetchOwner") else None
+        page = list_page(bucket, prefix, delimiter, after, max_keys)
+        result: dict[str, Any] = {
+            "Name": bucket.name, "Prefix": encode(prefix), "MaxKeys": max_keys, "IsTruncated": page.truncated,
+            "KeyCount": len(page.objects) + len(page.prefixes),
+            "Contents": [_entry(o, encode, owner) for o in page.objects],
+            "CommonPrefixes": [{"Prefix": encode(p)} for p in page.prefixes],
+        }
+        if delimiter:
+            result["Delimiter"] = encode(delimiter)
+        if token:
+            result["ContinuationToken"] = token
+        if start_after:
+            result["StartAfter"] = encode(start_after)
+        if page.truncated and page.last is not None:
+            result["NextContinuationToken"] = encode_token(page.last)
+        if params.get("EncodingType"):
+            result["EncodingType"] = params["EncodingType"]
+        return result
+
+
+_RESPONSE_OVERRIDES = (
+    ("ResponseCacheControl", "CacheControl"), ("ResponseContentDisposition", "ContentDisposition"),
+    ("ResponseContentEncoding", "ContentEncoding"), ("ResponseContentLanguage", "ContentLanguage"),
+    ("ResponseContentType", "ContentType"), ("ResponseExpires", "Expires"),
+)
+
+
+def _encoder(params: dict[str, Any]) -> Any:
+    encoding = params.get("EncodingType")
+    if encoding is None:
+        return lambda value: value
+    if encoding != "url":
+        raise InvalidArgument("Invalid Encoding Method specified in Request", ArgumentName="encoding-type",
+                              ArgumentValue=str(encoding))
+    return url_encode
+
+
+def _entry(obj: S3Object, encode: Any, owner: dict[str, str] | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"Key": encode(obj.key), "LastModified": obj.last_modified_iso, "ETag": obj.etag,
+                             "Size": obj.size, "StorageClass": obj.storage_class}
+    if owner is not None:
+        entry["Owner"] = owner
+    if obj.checksum_algorithm:
+        entry["ChecksumAlgorithm"] = [obj.checksum_algorithm]
+        if obj.checksum_type:
+            entry["ChecksumType"] = obj.checksum_type
+    return entry

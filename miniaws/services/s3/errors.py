@@ -1,0 +1,158 @@
+"""S3 error codes (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html), one class per code."""
+from __future__ import annotations
+
+from miniaws.core.errors import AccessDenied, AwsError
+
+__all__ = ["AccessDenied"]
+
+
+class NoSuchBucket(AwsError):
+    status = 404
+    default_message = "The specified bucket does not exist"
+
+
+class NoSuchKey(AwsError):
+    status = 404
+    default_message = "The specified key does not exist."
+
+
+class NoSuchUpload(AwsError):
+    status = 404
+    default_message = ("The specified upload does not exist. The upload ID may be invalid, or the upload may have "
+                       "been aborted or completed.")
+
+
+class BucketAlreadyExists(AwsError):
+    status = 409
+    default_message = ("The requested bucket name is not available. The bucket namespace is shared by all users of "
+                       "the system. Please select a different name and try again.")
+
+
+class BucketAlreadyOwnedByYou(AwsError):
+    status = 409
+    default_message = "Your previous request to create the named bucket succeeded and you already own it."
+
+
+class BucketNotEmpty(AwsError):
+    status = 409
+    default_message = "The bucket you tried to delete is not empty"
+
+
+class InvalidBucketName(AwsError):
+    status = 400
+    default_message = "The specified bucket is not valid."
+
+
+class KeyTooLongError(AwsError):
+    status = 400
+    default_message = "Your key is too long"
+
+
+class InvalidArgument(AwsError):
+    status = 400
+
+
+class InvalidRequest(AwsError):
+    status = 400
+
+
+class InvalidLocationConstraint(AwsError):
+    status = 400
+    default_message = "The specified location-constraint is not valid"
+
+
+class IllegalLocationConstraintException(AwsError):
+    status = 400
+
+
+class MalformedXML(AwsError):
+    status = 400
+    default_message = ("The XML you provided was not well-formed or did not validate against our published "
+                       "schema")
+
+
+class InvalidPart(AwsError):
+    status = 400
+    default_message = ("One or more of the specified parts could not be found.  The part may not have been "
+                       "uploaded, or the specified entity tag may not match the part's entity tag.")
+
+
+class InvalidPartOrder(AwsError):
+    status = 400
+    default_message = "The list of parts was not in ascending order. Parts must be ordered by part number."
+
+
+class EntityTooSmall(AwsError):
+    status = 400
+    default_message = "Your proposed upload is smaller than the minimum allowed size"
+
+
+class EntityTooLarge(AwsError):
+    status = 400
+    default_message = "Your proposed upload exceeds the maximum allowed size"
+
+
+class InvalidRange(AwsError):
+    status = 416
+    default_message = "The requested range is not satisfiable"
+
+
+class PreconditionFailed(AwsError):
+    status = 412
+    default_message = "At least one of the pre-conditions you specified did not hold"
+
+
+class NotModified(AwsError):
+    """Not an error to the client: 304 with no body (conditional GET/HEAD)."""
+
+    status = 304
+    default_message = "Not Modified"
+
+
+class BadDigest(AwsError):
+    status = 400
+
+
+class InvalidDigest(AwsError):
+    status = 400
+    default_message = "The Content-MD5 you specified is not valid."
+
+
+class XAmzContentSHA256Mismatch(AwsError):
+    status = 400
+    default_message = "The provided 'x-amz-content-sha256' header does not match what was computed."
+
+
+class IncompleteBody(AwsError):
+    status = 400
+    default_message = "You did not provide the number of bytes specified by the Content-Length HTTP header."
+
+
+class MissingContentLength(AwsError):
+    status = 411
+    default_message = "You must provide the Content-Length HTTP header."
+
+
+class InvalidObjectState(AwsError):
+    status = 403
+
+
+class MethodNotAllowed(AwsError):
+    status = 405
+    default_message = "The specified method is not allowed against this resource."
+
+
+class HeaderNotImplemented(AwsError):
+    code = "NotImplemented"
+    status = 501
+    default_message = "A header you provided implies functionality that is not implemented"
+
+
+class MetadataTooLarge(AwsError):
+    status = 400
+    default_message = "Your metadata headers exceed the maximum allowed metadata size."
+
+
+class InvalidPartNumber(AwsError):
+    status = 416
+    default_message = "The requested partnumber is not satisfiable"

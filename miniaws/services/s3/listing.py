@@ -1,0 +1,128 @@
+"""Listing: ListObjects (v1, v2), ListMultipartUploads and ListParts pages, in S3's order and paging rules.
+
+Keys are kept sorted in UTF-8 binary order; a page starts with a bisect, so listing is O(page), not O(bucket).
+"""
+from __future__ import annotations
+
+import base64
+import bisect
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from miniaws.services.s3.errors import InvalidArgument
+from miniaws.services.s3.models import Bucket, Part, S3Object, Upload, sort_key
+
+
+@dataclass(slots=True)
+class Page:
+    objects: list[S3Object] = field(default_factory=list)
+    prefixes: list[str] = field(default_factory=list)
+    truncated: bool = False
+    #: the last key or common prefix returned (next marker / continuation point)
+    last: str | None = None
+
+
+def list_page(bucket: Bucket, prefix: str, delimiter: str, after: str | None, max_keys: int) -> Page:
+    """Objects and CommonPrefixes after `after` (exclusive), rolled up at `delimiter`, at most max_keys entries."""
+    page = Page()
+    if max_keys == 0:
+        page.truncated = _any_after(bucket, prefix, after)
+        return page
+    keys = bucket.keys
+    start = prefix
+    if after is not None and sort_key(after) >= sort_key(prefix):
+        index = bisect.bisect_right(keys, sort_key(after), key=sort_key)
+    else:
+        index = bisect.bisect_left(keys, sort_key(start), key=sort_key)
+    count = 0
+    total = len(keys)
+    plen = len(prefix)
+    while index < total:
+        key = keys[index]
+        if not key.startswith(prefix):
+            break
+        if delimiter:
+            cut = key.find(delimiter, plen)
+            if cut >= 0:
+                common = key[: cut + len(delimiter)]
+                if after is not None and sort_key(common) <= sort_key(after):
+                    # continuing after a common prefix: skip everything under it
+                    index = _skip_prefix(keys, common, index)
+                    continue
+                if count == max_keys:
+                    page.truncated = True
+                    return page
+                page.prefixes.append(common)
+                page.last = common
+                count += 1
+                index = _skip_prefix(keys, common, index)
+                continue
+        if count == max_keys:
+            page.truncated = True
+            return page
+        page.objects.append(bucket.objects[key])
+        page.last = key
+        count += 1
+        index += 1
+    return page
+
+
+def _skip_prefix(keys: list[str], common: str, index: int) -> int:
+    """Index of the first key after every key that starts with `common`."""
+    upper = common.encode("utf-8", "surrogatepass") + b"\xff\xff\xff\xff"
+    return max(bisect.bisect_right(keys, upper, key=sort_key), index + 1)
+
+
+def _any_after(bucket: Bucket, prefix: str, after: str | None) -> bool:
+    keys = bucket.keys
+    index = bisect.bisect_left(keys, sort_key(prefix), key=sort_key)
+    if after is not None:
+        index = max(index, bisect.bisect_right(keys, sort_key(after), key=sort_key))
+    return index < len(keys) and keys[index].startswith(prefix)
+
+
+def encode_token(key: str) -> str:
+    return base64.urlsafe_b64encode(key.encode("utf-8", "surrogatepass")).decode()
+
+
+def decode_token(token: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode("utf-8", "surrogatepass")
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidArgument("The continuation token provided is incorrect",
+                              ArgumentName="continuation-token") from None
+
+
+def url_encode(value: str) -> str:
+    """encoding-type=url: S3 percent-encodes keys so XML-unsafe characters survive; SDKs decode them back."""
+    return quote(value, safe="/")
+
+
+def iter_uploads(bucket: Bucket, prefix: str, key_marker: str | None,
+                 upload_id_marker: str | None) -> Iterator[Upload]:
+    """In-progress uploads ordered by key, then by initiation time, after the markers."""
+    ordered = sorted(bucket.uploads.values(), key=lambda u: (sort_key(u.key), u.initiated, u.upload_id))
+    for upload in ordered:
+        if not upload.key.startswith(prefix):
+            continue
+        if key_marker is not None:
+            if sort_key(upload.key) < sort_key(key_marker):
+                continue
+            if upload.key == key_marker:
+                if not upload_id_marker:
+                    continue
+                if (upload.initiated, upload.upload_id) <= _marker_position(bucket, upload_id_marker):
+                    continue
+        yield upload
+
+
+def _marker_position(bucket: Bucket, upload_id: str) -> tuple[float, str]:
+    marker = bucket.uploads.get(upload_id)
+    return (marker.initiated, marker.upload_id) if marker else (float("-inf"), upload_id)
+
+
+def parts_page(upload: Upload, marker: int, max_parts: int) -> tuple[list[Part], bool]:
+    numbers = sorted(n for n in upload.parts if n > marker)
+    chosen = numbers[:max_parts]
+    return [upload.parts[n] for n in chosen], len(numbers) > len(chosen)

@@ -1,0 +1,176 @@
+"""The keyed journal: every model mutation is a put/delete of (namespace, key) committed in grouped batches.
+
+Each record supersedes the previous record with the same key, so the journal never grows past the live state
+and start-up replay is one scan (no separate snapshot/compaction pass is needed). All mutations made while a
+commit is in flight share the next transaction: durability costs one fsync per batch, not per request.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Iterable, Protocol
+
+import aiosqlite
+
+log = logging.getLogger("miniaws.state")
+
+_UPSERT = "INSERT INTO records (ns, key, value) VALUES (?, ?, ?) ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value"
+_DELETE = "DELETE FROM records WHERE ns = ? AND key = ?"
+
+
+class Journal(Protocol):
+    #: increases with every put/delete; the gateway compares it to know whether a request wrote
+    write_count: int
+
+    def put(self, ns: str, key: str, value: bytes) -> None: ...
+
+    def delete(self, ns: str, key: str) -> None: ...
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once everything journaled so far is durable (e.g. unlink a replaced body file)."""
+
+    async def durable(self) -> None:
+        """Return when every mutation made so far is committed."""
+
+    async def clear(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryJournal:
+    """--ephemeral: nothing is written; callbacks run at once."""
+
+    write_count = 0
+
+    def put(self, ns: str, key: str, value: bytes) -> None:
+        pass
+
+    def delete(self, ns: str, key: str) -> None:
+        pass
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        callback()
+
+    async def durable(self) -> None:
+        return None
+
+    async def clear(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+class SqliteJournal:
+    """Grouped-commit journal over one aiosqlite connection."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+        self.write_count = 0
+        self._pending: dict[tuple[str, str], bytes | None] = {}
+        self._pending_callbacks: list[Callable[[], None]] = []
+        self._pending_done: asyncio.Future[None] | None = None
+        self._flushing = False
+        self._closed = False
+
+    # -- writing (synchronous: called from models) -------------------------------------------------
+    def put(self, ns: str, key: str, value: bytes) -> None:
+        self._pending[(ns, key)] = value
+        self._touch()
+
+    def delete(self, ns: str, key: str) -> None:
+        self._pending[(ns, key)] = None
+        self._touch()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self._pending_callbacks.append(callback)
+        self._touch(count=False)
+
+    def _touch(self, count: bool = True) -> None:
+        if count:
+            self.write_count += 1
+        if self._pending_done is None:
+            self._pending_done = asyncio.get_running_loop().create_future()
+        if not self._flushing:
+            self._flushing = True
+            # call_soon: everything else mutated in this loop turn joins the same transaction
+            asyncio.get_running_loop().call_soon(self._start_flush)
+
+    async def durable(self) -> None:
+        if self._pending_done is not None:
+            await asyncio.shield(self._pending_done)
+        elif self._flushing and self._inflight is not None:
+            await asyncio.shield(self._inflight)
+
+    _inflight: asyncio.Future[None] | None = None
+
+    def _start_flush(self) -> None:
+        asyncio.get_running_loop().create_task(self._flush_loop())
+
+    async def _flush_loop(self) -> None:
+        try:
+            while self._pending_done is not None:
+                batch, self._pending = self._pending, {}
+                callbacks, self._pending_callbacks = self._pending_callbacks, []
+                done, self._pending_done = self._pending_done, None
+                self._inflight = done
+                try:
+                    await self._commit(batch)
+                except Exception as exc:  # a failed commit must fail the requests waiting on it
+                    log.exception("journal commit failed")
+                    if not done.done():
+                        done.set_exception(exc)
+                    continue
+                for callback in callbacks:
+                    try:
+                        callback()
+                    except Exception:
+                        log.exception("after-commit callback failed")
+                if not done.done():
+                    done.set_result(None)
+        finally:
+            self._inflight = None
+            self._flushing = False
+
+    async def _commit(self, batch: dict[tuple[str, str], bytes | None]) -> None:
+        if not batch:
+            return
+        upserts = [(ns, key, value) for (ns, key), value in batch.items() if value is not None]
+        deletes = [(ns, key) for (ns, key), value in batch.items() if value is None]
+        await self._db.execute("BEGIN")
+        try:
+            if upserts:
+                await self._db.executemany(_UPSERT, upserts)
+            if deletes:
+                await self._db.executemany(_DELETE, deletes)
+            await self._db.execute("COMMIT")
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
+
+    # -- reading and lifecycle ------------------------------------------------------------------
+    async def load(self) -> list[tuple[str, str, bytes]]:
+        async with self._db.execute("SELECT ns, key, value FROM records ORDER BY ns, key") as cursor:
+            rows = await cursor.fetchall()
+        return [(str(r[0]), str(r[1]), bytes(r[2])) for r in rows]
+
+    async def clear(self) -> None:
+        await self.durable()
+        self._pending.clear()
+        await self._db.execute("DELETE FROM records")
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        await self.durable()
+        self._closed = True
+        await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        await self._db.close()
+
+
+def group_rows(rows: Iterable[tuple[str, str, bytes]]) -> dict[str, list[tuple[str, bytes]]]:
+    grouped: dict[str, list[tuple[str, bytes]]] = {}
+    for ns, key, value in rows:
+        grouped.setdefault(ns, []).append((key, value))
+    return grouped
