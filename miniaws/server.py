@@ -22,7 +22,7 @@ from miniaws import __version__
 from miniaws.config import Config
 from miniaws.core.auth import SigV4Verifier
 from miniaws.core.clock import Clock, make_clock
-from miniaws.gateway.app import make_handler
+from miniaws.gateway.app import make_server
 from miniaws.gateway.dispatch import Gateway
 from miniaws.gateway.internal import InternalApi
 from miniaws.services.base import Service
@@ -100,7 +100,7 @@ class Server:
         secrets = {c.access_key: c.secret_key for c in self.config.credentials}
         gateway = Gateway(self.config, self.clock, self.services, journal, SigV4Verifier(secrets, self.clock))
         internal = InternalApi(self.services, self.reset, self._info)
-        self._runner = web.ServerRunner(make_handler(gateway, internal), handle_signals=False,
+        self._runner = web.ServerRunner(make_server(gateway, internal), handle_signals=False,
                                         shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port, reuse_address=True)

@@ -48,12 +48,14 @@ _S3_CONTENT_SHA256_SPECIAL: Final = frozenset({
 _S3_SERVICES: Final = frozenset({"s3", "s3-object-lambda"})
 _HEX64: Final = re.compile(r"[0-9a-fA-F]{64}")
 _INTEGER: Final = re.compile(r"-?[0-9]{1,12}")
-_PLAIN_VALUE: Final = re.compile(r"[!-~](?:[!-~]| (?! ))*(?<! )|")  # no edge or repeated spaces
 _UNRESERVED: Final = re.compile(r"[A-Za-z0-9\-._~]*")
 _S3_PATH_FIX: Final = re.compile(r"%[0-9A-Fa-f]{2}|[^A-Za-z0-9\-._~/%]+|%")
 _CREDENTIAL_HELP: Final = 'expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
 _PRESIGN_REQUIRED: Final = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date",
                             "X-Amz-SignedHeaders", "X-Amz-Expires")
+# SigV2: S3 regions launched after 2014 answer this, and so do we everywhere.
+_SIGV2_REFUSED: Final = ("The authorization mechanism you have provided is not supported. "
+                         "Please use AWS4-HMAC-SHA256.")
 _OTHER_SERVICES_MISMATCH: Final = (
     "The request signature we calculated does not match the signature you provided. Check your AWS "
     "Secret Access Key and signing method. Consult the service documentation for details.")
@@ -116,6 +118,15 @@ class VerifiedRequest:
 
 
 # ---------------------------------------------------------------------------- routing-time parsing
+def _strict_scope(credential: str) -> CredentialScope | None:
+    """AKID/YYYYMMDD/region/service/aws4_request, or None when mal-formed."""
+    parts = credential.split("/")
+    if (len(parts) != 5 or parts[4] != "aws4_request" or not all(parts[:4]) or len(parts[1]) != 8
+            or not parts[1].isdigit()):
+        return None
+    return CredentialScope(parts[0], parts[1], parts[2], parts[3])
+
+
 def _scope_from_credential(credential: str) -> CredentialScope | None:
     parts = credential.split("/")
     if len(parts) == 5:
@@ -233,7 +244,9 @@ def _canonical_header_value(values: list[str]) -> str:
     # Trim and collapse whitespace runs in each value; repeated headers joined with ','.
     if len(values) == 1:
         value = values[0]
-        return value if _PLAIN_VALUE.fullmatch(value) else " ".join(value.split())
+        if " " not in value and "\t" not in value and value.isprintable():
+            return value
+        return " ".join(value.split())
     return ",".join(" ".join(v.split()) for v in values)
 
 
@@ -291,7 +304,7 @@ class _Parsed:
 class SigV4Verifier:
     """Verifies SigV4 requests against a live mapping of access key id → secret access key."""
 
-    __slots__ = ("_secrets", "_clock", "_keys")
+    __slots__ = ("_secrets", "_clock", "_keys", "_dates")
 
     _KEY_CACHE_SIZE: Final = 512
 
@@ -299,6 +312,7 @@ class SigV4Verifier:
         self._secrets = secrets
         self._clock = clock
         self._keys: dict[tuple[str, str, str, str], bytes] = {}
+        self._dates: dict[str, float | None] = {}
 
     def is_known(self, access_key: str) -> bool:
         return access_key in self._secrets
@@ -313,6 +327,16 @@ class SigV4Verifier:
             key = self._keys[cache_key] = derive_signing_key(secret_key, date, region, service)
         return key
 
+    def _parse_date(self, value: str) -> float | None:
+        # Concurrent requests mostly share their X-Amz-Date second: parse each string once.
+        try:
+            return self._dates[value]
+        except KeyError:
+            if len(self._dates) >= self._KEY_CACHE_SIZE:
+                self._dates.clear()
+            when = self._dates[value] = _parse_amz_date(value)
+            return when
+
     def verify(self, method: str, raw_path: str, raw_query: str, headers: Mapping[str, str],
                body_sha256: str | None = None) -> VerifiedRequest:
         """Verify a header-signed or presigned request; raise the AwsError S3 would answer.
@@ -323,7 +347,7 @@ class SigV4Verifier:
         """
         hmap = _header_index(headers)
         pairs = _query_pairs(raw_query)
-        query = {unquote(k): v for k, v in pairs}
+        query = {unquote(k): v for k, v in pairs} if "X-Amz-" in raw_query else {}
         authorization = hmap.get("authorization")
         if "X-Amz-Algorithm" in query:
             if authorization:
@@ -334,6 +358,8 @@ class SigV4Verifier:
             parsed = self._parse_query_auth(query)
         elif authorization:
             parsed = self._parse_authorization(authorization[0])
+        elif "AWSAccessKeyId=" in raw_query and "Signature=" in raw_query:
+            raise InvalidRequest(_SIGV2_REFUSED)  # a SigV2 presigned URL
         else:
             raise MissingAuthenticationToken()
 
@@ -417,9 +443,7 @@ class SigV4Verifier:
     def _parse_authorization(self, value: str) -> _Parsed:
         algorithm, _, rest = value.strip().partition(" ")
         if algorithm == "AWS":
-            # SigV2 header: S3 regions launched after 2014 (and S3 everywhere for new buckets) say so.
-            raise InvalidRequest("The authorization mechanism you have provided is not supported. "
-                                 "Please use AWS4-HMAC-SHA256.")
+            raise InvalidRequest(_SIGV2_REFUSED)
         if algorithm != ALGORITHM:
             raise InvalidArgument("Unsupported Authorization Type", ArgumentName="Authorization",
                                   ArgumentValue=value)
@@ -429,7 +453,7 @@ class SigV4Verifier:
             if sep:
                 params[key.strip()] = val.strip()
         credential = params.get("Credential")
-        scope = _scope_from_credential(credential) if credential and self._scope_ok(credential) else None
+        scope = _strict_scope(credential) if credential else None
         # Errors take S3's shape unless the credential names another service (S3 is the default route).
         claimed = credential.split("/")[3:4] if credential else []
         is_s3 = not claimed or not claimed[0] or claimed[0] in _S3_SERVICES
@@ -447,12 +471,6 @@ class SigV4Verifier:
         assert scope is not None
         return _Parsed(scope, params["SignedHeaders"].lower().split(";"), params["Signature"], False)
 
-    @staticmethod
-    def _scope_ok(credential: str) -> bool:
-        parts = credential.split("/")
-        return (len(parts) == 5 and parts[4] == "aws4_request" and all(parts[:4])
-                and len(parts[1]) == 8 and parts[1].isdigit())
-
     def _parse_query_auth(self, query: dict[str, str]) -> _Parsed:
         if any(not query.get(k) for k in _PRESIGN_REQUIRED):
             raise AuthorizationQueryParametersError(
@@ -461,8 +479,8 @@ class SigV4Verifier:
         if unquote(query["X-Amz-Algorithm"]) != ALGORITHM:
             raise AuthorizationQueryParametersError('X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"')
         credential = unquote(query["X-Amz-Credential"])
-        scope = _scope_from_credential(credential)
-        if scope is None or not self._scope_ok(credential):
+        scope = _strict_scope(credential)
+        if scope is None:
             raise AuthorizationQueryParametersError(
                 "Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; " + _CREDENTIAL_HELP)
         signed_headers = unquote(query["X-Amz-SignedHeaders"]).lower().split(";")
@@ -472,7 +490,7 @@ class SigV4Verifier:
     def _check_header_time(self, hmap: dict[str, list[str]], scope: CredentialScope, now: float,
                            is_s3: bool) -> str:
         raw = (hmap.get("x-amz-date") or [""])[0].strip()
-        when = _parse_amz_date(raw) if raw else None
+        when = self._parse_date(raw) if raw else None
         amz_date = raw
         if when is None and not raw and "date" in hmap:
             # SigV4 also accepts the HTTP Date header; the string to sign then carries it in ISO form.
@@ -495,7 +513,7 @@ class SigV4Verifier:
 
     def _check_presigned_time(self, query: dict[str, str], scope: CredentialScope, now: float) -> str:
         amz_date = unquote(query["X-Amz-Date"])
-        when = _parse_amz_date(amz_date)
+        when = self._parse_date(amz_date)
         if when is None:
             raise AuthorizationQueryParametersError(
                 "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")

@@ -23,7 +23,7 @@ MAX_SIGNED_CHUNK: Final = 64 * 1024 * 1024  # a signed chunk is held until verif
 
 class IncompleteBody(AwsError):
     status = 400
-    default_message = "The request body terminated unexpectedly"
+    default_message = "You did not provide the number of bytes specified by the Content-Length HTTP header."
 
 
 class InvalidChunkSizeError(AwsError):

@@ -205,6 +205,10 @@ class Shapes:
         """A member's effective traits: the target shape's, overridden by the reference's (as botocore)."""
         return {**self.shapes[ref["shape"]], **ref}
 
+    def name_of(self, ref: Ref, default: str) -> str:
+        """The serialized (element or query) name of a reference: its locationName, or the target shape's."""
+        return str(ref.get("locationName") or self.shapes[ref["shape"]].get("locationName") or default)
+
     def type_of(self, ref: Ref) -> str:
         return str(self.shapes[ref["shape"]]["type"])
 
@@ -267,10 +271,10 @@ class Shapes:
         """The element name of a structure member (for a flattened list: of each item), as parsers read it."""
         traits = self.traits(ref)
         if traits["type"] == "list" and traits.get("flattened"):
-            item_name = traits["member"].get("locationName")
+            item_name = self.name_of(traits["member"], "")
             if item_name:
-                return str(item_name)
-        return str(ref.get("locationName", name))
+                return item_name
+        return self.name_of(ref, name)
 
     def _struct_writer(self, key: Hashable, shape_name: str, tag: str, attrs: str) -> XmlWriter:
         shape = self.shapes[shape_name]
@@ -341,7 +345,7 @@ class Shapes:
 
     def _list_writer(self, traits: Mapping[str, Any], tag: str, attrs: str) -> XmlWriter:
         member = traits["member"]
-        item = self.xml_writer(member, member.get("locationName", "member"), _ns_attr(self.traits(member)))
+        item = self.xml_writer(member, self.name_of(member, "member"), _ns_attr(self.traits(member)))
         open_, close = f"<{tag}{attrs}>", f"</{tag}>"
 
         def write(value: Any, out: list[str]) -> None:
@@ -353,8 +357,8 @@ class Shapes:
         return write
 
     def _map_writer(self, traits: Mapping[str, Any], tag: str, attrs: str) -> XmlWriter:
-        key_tag = traits["key"].get("locationName", "key")
-        value_tag = traits["value"].get("locationName", "value")
+        key_tag = self.name_of(traits["key"], "key")
+        value_tag = self.name_of(traits["value"], "value")
         write_key = self.xml_writer(traits["key"], key_tag)
         write_value = self.xml_writer(traits["value"], value_tag)
         flattened = bool(traits.get("flattened"))
@@ -384,7 +388,7 @@ class Shapes:
             return self._struct_reader(key, ref["shape"])
         if kind == "list":
             item = self.xml_reader(traits["member"])
-            item_tag = traits["member"].get("locationName", "member")
+            item_tag = self.name_of(traits["member"], "member")
 
             def reader(node: Node) -> Any:
                 return [item(child) for child in node.children if child.tag == item_tag]
@@ -402,8 +406,8 @@ class Shapes:
         return reader
 
     def _map_entry_reader(self, traits: Mapping[str, Any]) -> Callable[[Node], tuple[Any, Any]]:
-        key_tag = traits["key"].get("locationName", "key")
-        value_tag = traits["value"].get("locationName", "value")
+        key_tag = self.name_of(traits["key"], "key")
+        value_tag = self.name_of(traits["value"], "value")
         read_key, read_value = self.xml_reader(traits["key"]), self.xml_reader(traits["value"])
 
         def entry(node: Node) -> tuple[Any, Any]:
@@ -455,12 +459,12 @@ class Shapes:
             elif traits["type"] == "list" and traits.get("flattened"):
                 item = self.xml_reader(traits["member"])
                 # botocore's serializer names items after the member, its parser after the list's member
-                for tag in {self.member_tag(name, ref), ref.get("locationName", name)}:
+                for tag in {self.member_tag(name, ref), self.name_of(ref, name)}:
                     table[tag] = (name, item, 1)
             elif traits["type"] == "map" and traits.get("flattened"):
-                table[ref.get("locationName", name)] = (name, self._map_entry_reader(traits), 2)
+                table[self.name_of(ref, name)] = (name, self._map_entry_reader(traits), 2)
             else:
-                table[ref.get("locationName", name)] = (name, self.xml_reader(ref), 0)
+                table[self.name_of(ref, name)] = (name, self.xml_reader(ref), 0)
         return reader
 
     # --- query protocol input (`Tags.member.1.Key=...`, pre-split into a tree of dicts) ---------------
@@ -475,7 +479,7 @@ class Shapes:
             return self._query_struct_reader(key, ref["shape"])
         if kind == "list":
             item = self.query_reader(traits["member"])
-            wrapper = None if traits.get("flattened") else traits["member"].get("locationName", "member")
+            wrapper = None if traits.get("flattened") else self.name_of(traits["member"], "member")
 
             def reader(node: Any) -> Any:
                 if wrapper is not None and isinstance(node, dict):
@@ -483,8 +487,8 @@ class Shapes:
                 return [item(v) for v in _indexed(node)]
         elif kind == "map":
             read_key, read_value = self.query_reader(traits["key"]), self.query_reader(traits["value"])
-            key_name = traits["key"].get("locationName", "key")
-            value_name = traits["value"].get("locationName", "value")
+            key_name = self.name_of(traits["key"], "key")
+            value_name = self.name_of(traits["value"], "value")
             flattened = bool(traits.get("flattened"))
 
             def reader(node: Any) -> Any:
@@ -520,9 +524,9 @@ class Shapes:
         self._memo[key] = reader
         for name, ref in self.shapes[shape_name]["members"].items():
             traits = self.traits(ref)
-            wire = ref.get("locationName", name)
-            if traits["type"] == "list" and traits.get("flattened") and traits["member"].get("locationName"):
-                wire = traits["member"]["locationName"]  # botocore: `Prefix.Original` becomes `Prefix.Item`
+            wire = self.name_of(ref, name)
+            if traits["type"] == "list" and traits.get("flattened"):
+                wire = self.name_of(traits["member"], wire)  # botocore: `Prefix.Original` becomes `Prefix.Item`
             members.append((wire, name, self.query_reader(ref)))
         return reader
 
