@@ -198,6 +198,7 @@ class ServerThread:
             loop.run_forever()
         finally:
             loop.run_until_complete(self.server.stop())
+            _cancel_remaining(loop)
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
@@ -210,6 +211,15 @@ class ServerThread:
         if self._loop is not None and self._thread is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout)
+
+
+def _cancel_remaining(loop: asyncio.AbstractEventLoop) -> None:
+    """Idle keep-alive connection handlers may outlive the runner's shutdown; end them before the loop closes."""
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
 def _new_event_loop() -> asyncio.AbstractEventLoop:

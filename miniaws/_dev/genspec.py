@@ -42,31 +42,27 @@ METADATA_OVERRIDES: dict[str, dict[str, Any]] = {
     "cloudfront": {"xmlNamespace": "http://cloudfront.amazonaws.com/doc/2020-05-31/"},
 }
 
-_S3_API = "https://docs.aws.amazon.com/AmazonS3/latest/API/API_{}.html#API_{}_ResponseSyntax"
-
 #: Deep-merged into the generated shapes. rest-xml responses without a payload member are rooted at the
 #: output shape's `locationName` (the shape name when absent, which is right for Route 53); botocore's
 #: parser ignores the root name, so S3's model never says it, while other SDKs and AWS do.
 #: `xmlText` (our own key) marks the member whose value is the element's text rather than a child.
+#: Each root is from the "Response Syntax" section of the operation's page in the S3 API reference,
+#: https://docs.aws.amazon.com/AmazonS3/latest/API/API_<Operation>.html
 SHAPE_OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
     "s3": {
-        # _S3_API.format("ListObjectsV2") and _S3_API.format("ListObjects"): <ListBucketResult>
-        "ListObjectsV2Output": {"locationName": "ListBucketResult"},
-        "ListObjectsOutput": {"locationName": "ListBucketResult"},
-        # ListBuckets: <ListAllMyBucketsResult>
-        "ListBucketsOutput": {"locationName": "ListAllMyBucketsResult"},
-        # CreateMultipartUpload: <InitiateMultipartUploadResult>
+        "ListObjectsV2Output": {"locationName": "ListBucketResult"},  # API_ListObjectsV2.html
+        "ListObjectsOutput": {"locationName": "ListBucketResult"},  # API_ListObjects.html
+        "ListBucketsOutput": {"locationName": "ListAllMyBucketsResult"},  # API_ListBuckets.html
+        # API_CreateMultipartUpload.html
         "CreateMultipartUploadOutput": {"locationName": "InitiateMultipartUploadResult"},
-        # CompleteMultipartUpload: <CompleteMultipartUploadResult>
+        # API_CompleteMultipartUpload.html
         "CompleteMultipartUploadOutput": {"locationName": "CompleteMultipartUploadResult"},
-        # DeleteObjects: <DeleteResult>
-        "DeleteObjectsOutput": {"locationName": "DeleteResult"},
-        # ListParts: <ListPartsResult>
-        "ListPartsOutput": {"locationName": "ListPartsResult"},
-        # ListMultipartUploads: <ListMultipartUploadsResult>
+        "DeleteObjectsOutput": {"locationName": "DeleteResult"},  # API_DeleteObjects.html
+        "ListPartsOutput": {"locationName": "ListPartsResult"},  # API_ListParts.html
+        # API_ListMultipartUploads.html
         "ListMultipartUploadsOutput": {"locationName": "ListMultipartUploadsResult"},
-        # GetBucketLocation: the region *is* the root's text, <LocationConstraint xmlns="...">eu-west-1
-        # </LocationConstraint>, empty for us-east-1; botocore special-cases it in handlers.py.
+        # API_GetBucketLocation.html: the region *is* the root's text, <LocationConstraint xmlns="...">
+        # eu-west-1</LocationConstraint>, empty for us-east-1; botocore special-cases it in handlers.py.
         "GetBucketLocationOutput": {"locationName": "LocationConstraint",
                                     "members": {"LocationConstraint": {"xmlText": True}}},
     },

@@ -88,19 +88,26 @@ def parse(data: bytes | str) -> Node:
     parser.UnparsedEntityDeclHandler = _refuse
     parser.ExternalEntityRefHandler = _refuse
     stack: list[Node] = []
+    texts: list[list[str]] = []
     roots: list[Node] = []
 
     def start(tag: str, attrs: dict[str, str]) -> None:
         node = Node(tag.rpartition(":")[2], attrs)
         (stack[-1].children if stack else roots).append(node)
         stack.append(node)
+        texts.append([])
 
     def end(_tag: str) -> None:
+        parts = texts.pop()
+        if parts:
+            stack[-1].text = "".join(parts)
         stack.pop()
 
     def text(data: str) -> None:
-        if stack:
-            stack[-1].text += data
+        # Only text before an element's first child is kept (AWS bodies have no mixed content): the
+        # indentation between thousands of siblings is dropped instead of being concatenated.
+        if stack and not stack[-1].children:
+            texts[-1].append(data)
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
