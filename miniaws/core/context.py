@@ -43,6 +43,6 @@ class RequestContext:
     clock: Clock
     principal: Principal
     #: the aiohttp request, for operations that stream their body (S3 PutObject, UploadPart)
-    request: "web.Request | None" = None
+    request: "web.BaseRequest | None" = None
     #: anything the gateway learned while routing (e.g. the virtual-hosted bucket)
     extras: dict[str, Any] = field(default_factory=dict)

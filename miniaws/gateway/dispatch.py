@@ -152,7 +152,7 @@ class Gateway:
                     value = result.get(payload)
                     if isinstance(value, StreamingBody):
                         return await _stream(request, status, headers, value)
-                    out = value if isinstance(value, (bytes, bytearray)) else None
+                    out = bytes(value) if isinstance(value, (bytes, bytearray)) else None
             return _response(request, status, headers, out)
         except AwsError as err:
             return self._rest_xml_error(request, service, operation, err, rid, is_s3)
@@ -270,9 +270,8 @@ def _response(request: web.BaseRequest, status: int, headers: dict[str, str], bo
 
 async def _stream(request: web.BaseRequest, status: int, headers: dict[str, str],
                   body: StreamingBody) -> web.StreamResponse:
-    headers = CIMultiDict(headers)
-    headers["Content-Length"] = str(body.content_length)
-    response = web.StreamResponse(status=status, headers=headers)
+    response = web.StreamResponse(status=status, headers=CIMultiDict(headers))
+    response.content_length = body.content_length
     await response.prepare(request)
     if request.method != "HEAD":
         async for chunk in body.chunks():

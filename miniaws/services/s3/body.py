@@ -126,9 +126,9 @@ def _verify(headers: Mapping[str, str], sink: "_BodySink", decoder: AwsChunkedDe
         try:
             expected = base64.b64decode(content_md5, validate=True)
         except (binascii.Error, ValueError):
-            raise InvalidDigest(**{"Content-MD5": content_md5}) from None
+            raise _invalid_digest(content_md5) from None
         if len(expected) != 16:
-            raise InvalidDigest(**{"Content-MD5": content_md5})
+            raise _invalid_digest(content_md5)
         if expected != sink.md5.digest():
             raise BadDigest("The Content-MD5 you specified did not match what we received.",
                             ExpectedDigest=content_md5, CalculatedDigest=base64.b64encode(sink.md5.digest()).decode())
@@ -142,6 +142,12 @@ def _verify(headers: Mapping[str, str], sink: "_BodySink", decoder: AwsChunkedDe
             claimed = decoder.trailers.get(header)
         if claimed is not None and claimed != sink.checksum_b64():
             raise BadDigest(f"The {algorithm} you specified did not match the calculated checksum.")
+
+
+def _invalid_digest(content_md5: str) -> InvalidDigest:
+    error = InvalidDigest()
+    error.fields["Content-MD5"] = content_md5
+    return error
 
 
 class _BodySink:

@@ -259,23 +259,22 @@ class S3Store:
             bucket = Bucket.from_record(orjson.loads(value))
             self.buckets[bucket.name] = bucket
         for key, value in rows.get(NS_OBJECT, ()):
-            bucket = self.buckets.get(key.split("/", 1)[0])
-            if bucket is None:
-                continue
-            obj = S3Object.from_record(orjson.loads(value))
-            bucket.objects[obj.key] = obj
+            owner = self.buckets.get(key.split("/", 1)[0])
+            if owner is not None:
+                obj = S3Object.from_record(orjson.loads(value))
+                owner.objects[obj.key] = obj
         for key, value in rows.get(NS_UPLOAD, ()):
-            bucket = self.buckets.get(key.split("/", 1)[0])
-            if bucket is not None:
-                upload = Upload.from_record(orjson.loads(value))
-                bucket.uploads[upload.upload_id] = upload
+            owner = self.buckets.get(key.split("/", 1)[0])
+            if owner is not None:
+                pending = Upload.from_record(orjson.loads(value))
+                owner.uploads[pending.upload_id] = pending
         for key, value in rows.get(NS_PART, ()):
             bucket_name, upload_id, _ = key.split("/", 2)
-            bucket = self.buckets.get(bucket_name)
-            upload = bucket.uploads.get(upload_id) if bucket is not None else None
-            if upload is not None:
+            owner = self.buckets.get(bucket_name)
+            target = owner.uploads.get(upload_id) if owner is not None else None
+            if target is not None:
                 part = Part.from_record(orjson.loads(value))
-                upload.parts[part.number] = part
+                target.parts[part.number] = part
         for bucket in self.buckets.values():
             bucket.keys = sorted(bucket.objects, key=sort_key)
         for segment in self.all_segments():
