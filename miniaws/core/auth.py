@@ -22,6 +22,9 @@ from miniaws.core.clock import Clock
 from miniaws.core.errors import (
     AccessDenied,
     AwsError,
+    InvalidArgument,
+    InvalidRequest,
+    XAmzContentSHA256Mismatch,
     IncompleteSignature,
     InvalidAccessKeyId,
     MissingAuthenticationToken,
@@ -73,19 +76,6 @@ class AuthorizationQueryParametersError(AwsError):
 class RequestTimeTooSkewed(AwsError):
     status = 403
     default_message = "The difference between the request time and the current time is too large."
-
-
-class InvalidRequest(AwsError):
-    status = 400
-
-
-class InvalidArgument(AwsError):
-    status = 400
-
-
-class XAmzContentSHA256Mismatch(AwsError):
-    status = 400
-    default_message = "The provided 'x-amz-content-sha256' header does not match what was computed."
 
 
 # -------------------------------------------------------------------------------------- data types

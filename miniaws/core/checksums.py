@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Final, Protocol
 
 from miniaws.core.auth import InvalidRequest
-from miniaws.core.errors import AwsError
+from miniaws.core.errors import BadDigest, InvalidDigest
 
 #: The algorithms of https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html
 ALGORITHMS: Final[tuple[str, ...]] = ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256")
@@ -26,15 +26,6 @@ FULL_OBJECT_ALGORITHMS: Final[frozenset[str]] = CRC_ALGORITHMS
 
 _HEADER_NAMES: Final[dict[str, str]] = {alg: "x-amz-checksum-" + alg.lower() for alg in ALGORITHMS}
 _ALG_BY_HEADER: Final[dict[str, str]] = {v: k for k, v in _HEADER_NAMES.items()}
-
-
-class BadDigest(AwsError):
-    status = 400
-
-
-class InvalidDigest(AwsError):
-    status = 400
-    default_message = "The Content-MD5 you specified was invalid."
 
 
 class Hasher(Protocol):

@@ -91,3 +91,41 @@ class MissingAuthenticationToken(AwsError):
 
 class IncompleteSignature(AwsError):
     status = 400
+
+
+# -- request-level errors raised by more than one layer (auth, codecs, body framing, checksums) ---------
+class InvalidRequest(AwsError):
+    status = 400
+
+
+class InvalidArgument(AwsError):
+    """A header, query-string or path value that is not acceptable (S3 adds ArgumentName/ArgumentValue)."""
+
+    status = 400
+
+
+class MalformedXML(AwsError):
+    """A request body that is not well-formed XML, or whose values do not fit the schema (S3's wording)."""
+
+    status = 400
+    default_message = ("The XML you provided was not well-formed or did not validate against our "
+                       "published schema")
+
+
+class IncompleteBody(AwsError):
+    status = 400
+    default_message = "You did not provide the number of bytes specified by the Content-Length HTTP header."
+
+
+class BadDigest(AwsError):
+    status = 400
+
+
+class InvalidDigest(AwsError):
+    status = 400
+    default_message = "The Content-MD5 you specified was invalid."
+
+
+class XAmzContentSHA256Mismatch(AwsError):
+    status = 400
+    default_message = "The provided 'x-amz-content-sha256' header does not match what was computed."

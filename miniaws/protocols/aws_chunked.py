@@ -11,7 +11,7 @@ import re
 from typing import Final
 
 from miniaws.core.auth import EMPTY_SHA256, ChunkSignatureChain, InvalidRequest
-from miniaws.core.errors import AwsError, IncompleteSignature
+from miniaws.core.errors import AwsError, IncompleteBody, IncompleteSignature
 
 _HEADER, _DATA, _DATA_END, _TRAILER, _DONE, _FAILED = range(6)
 _HEX_SIZE: Final = re.compile(rb"[0-9a-fA-F]{1,16}")
@@ -19,11 +19,6 @@ _MAX_LINE: Final = 4096            # a chunk header is ~90 bytes; trailers are s
 _MAX_TRAILERS: Final = 16 * 1024
 MIN_CHUNK_SIZE: Final = 8192       # "Chunk size must be at least 8 KB" except the last (sigv4-streaming)
 MAX_SIGNED_CHUNK: Final = 64 * 1024 * 1024  # a signed chunk is held until verified: bound the memory
-
-
-class IncompleteBody(AwsError):
-    status = 400
-    default_message = "You did not provide the number of bytes specified by the Content-Length HTTP header."
 
 
 class InvalidChunkSizeError(AwsError):

@@ -1,9 +1,12 @@
 """S3 error codes (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html), one class per code."""
 from __future__ import annotations
 
-from miniaws.core.errors import AccessDenied, AwsError
+from miniaws.core.errors import (AccessDenied, AwsError, BadDigest, IncompleteBody, InvalidArgument, InvalidDigest,
+                                 InvalidRequest, MalformedXML, XAmzContentSHA256Mismatch)
 
-__all__ = ["AccessDenied"]
+# shared request-level codes, re-exported so S3 code names every S3 error from one module
+__all__ = ["AccessDenied", "BadDigest", "IncompleteBody", "InvalidArgument", "InvalidDigest", "InvalidRequest",
+           "MalformedXML", "XAmzContentSHA256Mismatch"]
 
 
 class NoSuchBucket(AwsError):
@@ -48,12 +51,6 @@ class KeyTooLongError(AwsError):
     default_message = "Your key is too long"
 
 
-class InvalidArgument(AwsError):
-    status = 400
-
-
-class InvalidRequest(AwsError):
-    status = 400
 
 
 class InvalidLocationConstraint(AwsError):
@@ -64,11 +61,6 @@ class InvalidLocationConstraint(AwsError):
 class IllegalLocationConstraintException(AwsError):
     status = 400
 
-
-class MalformedXML(AwsError):
-    status = 400
-    default_message = ("The XML you provided was not well-formed or did not validate against our published "
-                       "schema")
 
 
 class InvalidPart(AwsError):
@@ -109,23 +101,8 @@ class NotModified(AwsError):
     default_message = "Not Modified"
 
 
-class BadDigest(AwsError):
-    status = 400
 
 
-class InvalidDigest(AwsError):
-    status = 400
-    default_message = "The Content-MD5 you specified is not valid."
-
-
-class XAmzContentSHA256Mismatch(AwsError):
-    status = 400
-    default_message = "The provided 'x-amz-content-sha256' header does not match what was computed."
-
-
-class IncompleteBody(AwsError):
-    status = 400
-    default_message = "You did not provide the number of bytes specified by the Content-Length HTTP header."
 
 
 class MissingContentLength(AwsError):
