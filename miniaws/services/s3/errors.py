@@ -51,8 +51,6 @@ class KeyTooLongError(AwsError):
     default_message = "Your key is too long"
 
 
-
-
 class InvalidLocationConstraint(AwsError):
     status = 400
     default_message = "The specified location-constraint is not valid"
@@ -60,7 +58,6 @@ class InvalidLocationConstraint(AwsError):
 
 class IllegalLocationConstraintException(AwsError):
     status = 400
-
 
 
 class InvalidPart(AwsError):
@@ -99,10 +96,6 @@ class NotModified(AwsError):
 
     status = 304
     default_message = "Not Modified"
-
-
-
-
 
 
 class MissingContentLength(AwsError):
