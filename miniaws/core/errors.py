@@ -93,6 +93,20 @@ class IncompleteSignature(AwsError):
     status = 400
 
 
+class InvalidClientTokenId(AwsError):
+    """Query-protocol services (STS, SNS, ELBv2) name an unknown access key this way."""
+
+    status = 403
+    default_message = "The security token included in the request is invalid."
+
+
+class UnrecognizedClientException(AwsError):
+    """JSON-protocol services (SQS, KMS) name an unknown access key this way."""
+
+    status = 400
+    default_message = "The security token included in the request is invalid."
+
+
 # -- request-level errors raised by more than one layer (auth, codecs, body framing, checksums) ---------
 class InvalidRequest(AwsError):
     status = 400

@@ -20,8 +20,9 @@ from miniaws.core.auth import SigV4Verifier, VerifiedRequest
 from miniaws.core.clock import Clock
 from miniaws.core.context import Principal, RequestContext
 from miniaws.core.httpbody import body_left_unread, read_body
-from miniaws.core.errors import (AwsError, InternalFailure, MissingAuthenticationToken, NotImplementedOperation,
-                                 UnknownOperation)
+from miniaws.core.errors import (AwsError, InternalFailure, InvalidAccessKeyId, InvalidClientTokenId,
+                                 MissingAuthenticationToken, NotImplementedOperation, UnknownOperation,
+                                 UnrecognizedClientException)
 from miniaws.core.ids import host_id, request_id, s3_request_id
 from miniaws.gateway import routing
 from miniaws.protocols import query as query_codec
@@ -34,6 +35,11 @@ log = logging.getLogger("miniaws.gateway")
 
 _JSON_CONTENT_TYPES = {"1.0": "application/x-amz-json-1.0", "1.1": "application/x-amz-json-1.1"}
 _PRESIGN_MARKERS = ("X-Amz-Signature", "X-Amz-Credential")
+_UNKNOWN_KEY_ERRORS: dict[str, type[AwsError]] = {
+    "sts": InvalidClientTokenId, "sns": InvalidClientTokenId, "elbv2": InvalidClientTokenId,
+    "route53": InvalidClientTokenId, "cloudfront": InvalidClientTokenId,
+    "sqs": UnrecognizedClientException, "kms": UnrecognizedClientException, "lambda": UnrecognizedClientException,
+}
 
 
 @runtime_checkable
@@ -90,7 +96,11 @@ class Gateway:
         # With auth off we still reject a tampered or expired presigned URL that carries a key we know:
         # AWS would, and tests that rely on presigning must not pass against us by accident.
         if self._enforce or (presigned and self.verifier.is_known(scope.access_key)):
-            verified = self.verifier.verify(request.method, raw_path, raw_query, request.headers, body_sha256)
+            try:
+                verified = self.verifier.verify(request.method, raw_path, raw_query, request.headers, body_sha256)
+            except InvalidAccessKeyId:
+                # S3 says InvalidAccessKeyId; the other protocols have their own code for an unknown key
+                raise _UNKNOWN_KEY_ERRORS.get(route.service, InvalidAccessKeyId)() from None
         key = scope.access_key
         account = key if len(key) == 12 and key.isdigit() else self.config.account_id
         return Principal(key, account), verified
