@@ -64,14 +64,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    from miniaws.server import DataDirectoryBusy
+
     try:
         import uvloop
     except ImportError:  # pragma: no cover
-        asyncio.run(serve(config))
+        run: Any = asyncio.run
     else:
-        try:
-            uvloop.run(serve(config))
-        except OSError as exc:
-            print(f"miniaws: {exc}", file=sys.stderr)
-            return 1
+        run = uvloop.run
+    try:
+        run(serve(config))
+    except (OSError, DataDirectoryBusy) as exc:
+        # A busy port, or a data directory another miniaws process holds locked: one clear line, exit 1,
+        # no traceback (DataDirectoryBusy is a RuntimeError, so it used to escape as a traceback).
+        print(f"miniaws: {exc}", file=sys.stderr)
+        return 1
     return 0

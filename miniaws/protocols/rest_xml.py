@@ -12,7 +12,7 @@ from miniaws.core.errors import AwsError, NotImplementedOperation
 from miniaws.protocols.errors import InvalidArgument, MalformedXML
 from miniaws.protocols.rest import RestInput, RestOutput
 from miniaws.protocols.shapes import BadValue, Shapes, XmlReader, XmlWriter, compiled
-from miniaws.protocols.xml import XML_DECLARATION, XmlError, element, escape_attr, parse
+from miniaws.protocols.xml import XML_DECLARATION, PreRendered, XmlError, element, escape_attr, parse
 
 XML_CONTENT_TYPE = "application/xml"
 
@@ -130,6 +130,20 @@ def serialize_response(spec: Mapping[str, Any], operation: str,
         if text is not None:
             body = text.encode() if isinstance(text, str) else bytes(text)
     return status, headers, body
+
+
+def prerender_item(spec: Mapping[str, Any], operation: str, member: str, value: Mapping[str, Any]) -> PreRendered:
+    """Render one entry of the list member `member` of an operation's output, for caching by the caller
+    (S3 caches each object's listing entry: objects are immutable, and listings dominate the cost)."""
+    shapes = compiled(spec)
+    output = spec["operations"][operation]["output"]
+    ref = shapes.shapes[output["shape"]]["members"][member]
+    traits = shapes.traits(ref)
+    item_ref = traits["member"]
+    tag = shapes.member_tag(member, ref) if traits.get("flattened") else shapes.name_of(item_ref, "member")
+    out: list[str] = []
+    shapes.xml_writer(item_ref, tag)(value, out)
+    return PreRendered("".join(out))
 
 
 def serialize_error(spec: Mapping[str, Any], error: AwsError, request_id: str, *,

@@ -17,7 +17,7 @@ from collections.abc import Callable, Hashable, Mapping
 from email.utils import parsedate_tz
 from typing import Any, TypeVar
 
-from miniaws.protocols.xml import Node, escape_attr, escape_value
+from miniaws.protocols.xml import Node, PreRendered, escape_attr, escape_value
 
 Ref = Mapping[str, Any]
 TextReader = Callable[[str], Any]
@@ -288,6 +288,9 @@ class Shapes:
 
         if not attr_members and not text_members:
             def write(value: Any, out: list[str]) -> None:
+                if value.__class__ is PreRendered:
+                    out.append(value)
+                    return
                 append = out.append
                 append(open_)
                 for name, item in value.items():
@@ -337,8 +340,12 @@ class Shapes:
             item = self.xml_writer(traits["member"], tag, _ns_attr(self.traits(traits["member"])))
 
             def write_items(value: Any, out: list[str]) -> None:
+                append = out.append
                 for element in value:
-                    item(element, out)
+                    if element.__class__ is PreRendered:
+                        append(element)
+                    else:
+                        item(element, out)
 
             return write_items
         return self.xml_writer(ref, tag, _ns_attr(traits))

@@ -43,6 +43,13 @@ def escape_attr(text: str) -> str:
     return (_replace(text).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;"))
 
 
+class PreRendered(str):
+    """An element already rendered by this codec (e.g. a listing entry cached on an immutable object):
+    structure writers emit it verbatim instead of walking the value again."""
+
+    __slots__ = ()
+
+
 def element(tag: str, text: str) -> str:
     """`<tag>text</tag>` with the text escaped."""
     return f"<{tag}>{escape(text)}</{tag}>"

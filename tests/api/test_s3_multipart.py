@@ -143,3 +143,14 @@ def test_full_object_crc32_checksum(s3: Any, bucket: str) -> None:
     whole = zlib.crc32(b"".join(parts_data)).to_bytes(4, "big")
     assert done["ChecksumCRC32"] == base64.b64encode(whole).decode()
     assert done["ChecksumType"] == "FULL_OBJECT"
+
+
+def test_copy_of_multipart_object_gets_md5_etag(s3: Any, bucket: str) -> None:
+    data = [os.urandom(5 * MIB), b"end"]
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="mp-src")["UploadId"]
+    parts = [{"PartNumber": n, "ETag": s3.upload_part(Bucket=bucket, Key="mp-src", UploadId=uid, PartNumber=n,
+                                                      Body=d)["ETag"]} for n, d in enumerate(data, start=1)]
+    s3.complete_multipart_upload(Bucket=bucket, Key="mp-src", UploadId=uid, MultipartUpload={"Parts": parts})
+    copied = s3.copy_object(Bucket=bucket, Key="mp-copy", CopySource={"Bucket": bucket, "Key": "mp-src"})
+    assert copied["CopyObjectResult"]["ETag"] == f'"{hashlib.md5(b"".join(data)).hexdigest()}"'
+    assert "PartsCount" not in s3.head_object(Bucket=bucket, Key="mp-copy")

@@ -7,7 +7,7 @@ from miniaws.core.context import RequestContext
 from miniaws.core.timestamps import iso8601_ms
 from miniaws.services.base import operation
 from miniaws.services.s3.api_common import S3Base
-from miniaws.services.s3.errors import (BucketAlreadyExists, BucketAlreadyOwnedByYou, BucketNotEmpty,
+from miniaws.services.s3.errors import (AccessDenied, BucketAlreadyExists, BucketAlreadyOwnedByYou, BucketNotEmpty,
                                         IllegalLocationConstraintException, InvalidLocationConstraint)
 from miniaws.services.s3.listing import decode_token, encode_token
 from miniaws.services.s3.models import Bucket
@@ -19,6 +19,7 @@ class BucketOperations(S3Base):
     def create_bucket(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         """https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html"""
         name = params["Bucket"]
+        self._refuse_anonymous(ctx)
         check_bucket_name(name)
         configuration = params.get("CreateBucketConfiguration") or {}
         constraint = configuration.get("LocationConstraint") or None
@@ -35,6 +36,13 @@ class BucketOperations(S3Base):
         self.store.add_bucket(bucket)
         location = "/" + name if region == "us-east-1" else f"http://{name}.s3.localhost/"
         return {"Location": location}
+
+    def _refuse_anonymous(self, ctx: RequestContext) -> None:
+        # With auth enforced an unsigned request has no principal to own a bucket or to list buckets for:
+        # S3 answers 403 AccessDenied to anonymous CreateBucket and ListBuckets (bucket-level operations
+        # check ownership in S3Base.authorize; these two have no bucket to check against).
+        if self.enforce and ctx.principal.anonymous:
+            raise AccessDenied()
 
     @staticmethod
     def _bucket_region(ctx: RequestContext, constraint: str | None) -> str:
@@ -75,6 +83,7 @@ class BucketOperations(S3Base):
     @operation("ListBuckets")
     def list_buckets(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         """Buckets owned by the caller (auth enforced) or by the caller's account (auth off), by name."""
+        self._refuse_anonymous(ctx)
         prefix = params.get("Prefix") or ""
         region = params.get("BucketRegion")
         limit = check_max(params.get("MaxBuckets"), "max-buckets", default=10000, ceiling=10000)

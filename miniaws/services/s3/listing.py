@@ -35,6 +35,15 @@ def list_page(bucket: Bucket, prefix: str, delimiter: str, after: str | None, ma
         index = bisect.bisect_right(keys, sort_key(after), key=sort_key)
     else:
         index = bisect.bisect_left(keys, sort_key(start), key=sort_key)
+    if not delimiter:
+        # no roll-up: the page is one slice of the sorted keys
+        end = _prefix_end(keys, prefix) if prefix else len(keys)
+        stop = min(index + max_keys, end) if index < end else index
+        objects = bucket.objects
+        page.objects = [objects[key] for key in keys[index:stop]]
+        page.truncated = stop < end
+        page.last = keys[stop - 1] if stop > index else None
+        return page
     count = 0
     total = len(keys)
     plen = len(prefix)
@@ -68,10 +77,14 @@ def list_page(bucket: Bucket, prefix: str, delimiter: str, after: str | None, ma
     return page
 
 
+def _prefix_end(keys: list[str], prefix: str) -> int:
+    """Index just past the last key that starts with `prefix` (UTF-8 never contains the byte 0xff)."""
+    return bisect.bisect_right(keys, prefix.encode("utf-8", "surrogatepass") + b"\xff", key=sort_key)
+
+
 def _skip_prefix(keys: list[str], common: str, index: int) -> int:
     """Index of the first key after every key that starts with `common`."""
-    upper = common.encode("utf-8", "surrogatepass") + b"\xff\xff\xff\xff"
-    return max(bisect.bisect_right(keys, upper, key=sort_key), index + 1)
+    return max(_prefix_end(keys, common), index + 1)
 
 
 def _any_after(bucket: Bucket, prefix: str, after: str | None) -> bool:

@@ -87,6 +87,8 @@ class S3Object:
     # pre-formatted: strftime dominates the cost of a listing (DESIGN §11)
     last_modified_iso: str = ""
     last_modified_http: str = ""
+    #: listing entries already rendered, by variant (objects never change once stored; see api_objects)
+    rendered: dict[Any, str] | None = None
 
     def __post_init__(self) -> None:
         if not self.last_modified_iso:
