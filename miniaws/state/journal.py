@@ -11,12 +11,10 @@ import logging
 from collections.abc import Callable
 from typing import Iterable, Protocol
 
-import aiosqlite
+from miniaws.state.db import Database
 
 log = logging.getLogger("miniaws.state")
 
-_UPSERT = "INSERT INTO records (ns, key, value) VALUES (?, ?, ?) ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value"
-_DELETE = "DELETE FROM records WHERE ns = ? AND key = ?"
 
 
 class Journal(Protocol):
@@ -63,9 +61,9 @@ class MemoryJournal:
 
 
 class SqliteJournal:
-    """Grouped-commit journal over one aiosqlite connection."""
+    """Grouped-commit journal over the state database."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
         self.write_count = 0
         self._pending: dict[tuple[str, str], bytes | None] = {}
@@ -138,34 +136,22 @@ class SqliteJournal:
             return
         upserts = [(ns, key, value) for (ns, key), value in batch.items() if value is not None]
         deletes = [(ns, key) for (ns, key), value in batch.items() if value is None]
-        await self._db.execute("BEGIN")
-        try:
-            if upserts:
-                await self._db.executemany(_UPSERT, upserts)
-            if deletes:
-                await self._db.executemany(_DELETE, deletes)
-            await self._db.execute("COMMIT")
-        except BaseException:
-            await self._db.execute("ROLLBACK")
-            raise
+        await self._db.run(self._db.commit_sync, upserts, deletes)
 
     # -- reading and lifecycle ------------------------------------------------------------------
     async def load(self) -> list[tuple[str, str, bytes]]:
-        async with self._db.execute("SELECT ns, key, value FROM records ORDER BY ns, key") as cursor:
-            rows = await cursor.fetchall()
-        return [(str(r[0]), str(r[1]), bytes(r[2])) for r in rows]
+        return await self._db.run(self._db.load_sync)
 
     async def clear(self) -> None:
         await self.durable()
         self._pending.clear()
-        await self._db.execute("DELETE FROM records")
+        await self._db.run(self._db.clear_sync)
 
     async def close(self) -> None:
         if self._closed:
             return
         await self.durable()
         self._closed = True
-        await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         await self._db.close()
 
 

@@ -31,6 +31,7 @@ MAX_SINGLE_UPLOAD = 5 * 1024 ** 3
 _FLUSH_AT = 1 << 20
 _READ_CHUNK = 256 * 1024
 
+_CHECKSUM_HEADERS = [(algorithm, checksums.header_name(algorithm)) for algorithm in checksums.ALGORITHMS]
 _CHECKSUM_NAMES = {"CRC32": "CRC32", "CRC32C": "CRC32C", "SHA1": "SHA1", "SHA256": "SHA256",
                    "CRC64NVME": "CRC64NVME"}
 
@@ -47,12 +48,12 @@ class IngestedBody:
 def requested_checksum(headers: Mapping[str, str], params: Mapping[str, Any]) -> str | None:
     """The flexible-checksum algorithm a request asks for: an explicit x-amz-checksum-* header, the trailer it
     announces, or x-amz-sdk-checksum-algorithm / the ChecksumAlgorithm member."""
-    for algorithm in checksums.ALGORITHMS:
-        if checksums.header_name(algorithm) in headers:
+    for algorithm, header in _CHECKSUM_HEADERS:
+        if header in headers:
             return algorithm
     trailer = headers.get("x-amz-trailer", "").strip().lower()
-    for algorithm in checksums.ALGORITHMS:
-        if trailer == checksums.header_name(algorithm):
+    for algorithm, header in _CHECKSUM_HEADERS:
+        if trailer == header:
             return algorithm
     named = headers.get("x-amz-sdk-checksum-algorithm") or params.get("ChecksumAlgorithm")
     if named:
