@@ -18,6 +18,7 @@ from email.utils import parsedate_to_datetime
 from typing import Final
 from urllib.parse import quote, unquote, unquote_to_bytes, urlsplit, urlunsplit
 
+from miniaws.core.auth_v2 import is_sigv2, verify_sigv2
 from miniaws.core.clock import Clock
 from miniaws.core.errors import (
     AccessDenied,
@@ -56,9 +57,6 @@ _S3_PATH_FIX: Final = re.compile(r"%[0-9A-Fa-f]{2}|[^A-Za-z0-9\-._~/%]+|%")
 _CREDENTIAL_HELP: Final = 'expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
 _PRESIGN_REQUIRED: Final = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date",
                             "X-Amz-SignedHeaders", "X-Amz-Expires")
-# SigV2: S3 regions launched after 2014 answer this, and so do we everywhere.
-_SIGV2_REFUSED: Final = ("The authorization mechanism you have provided is not supported. "
-                         "Please use AWS4-HMAC-SHA256.")
 _OTHER_SERVICES_MISMATCH: Final = (
     "The request signature we calculated does not match the signature you provided. Check your AWS "
     "Secret Access Key and signing method. Consult the service documentation for details.")
@@ -328,7 +326,7 @@ class SigV4Verifier:
             return when
 
     def verify(self, method: str, raw_path: str, raw_query: str, headers: Mapping[str, str],
-               body_sha256: str | None = None) -> VerifiedRequest:
+               body_sha256: str | None = None, *, virtual_bucket: str | None = None) -> VerifiedRequest:
         """Verify a header-signed or presigned request; raise the AwsError S3 would answer.
 
         `body_sha256` is the hex SHA-256 of the body for services other than S3 (S3 requests carry
@@ -336,6 +334,14 @@ class SigV4Verifier:
         body it reads (XAmzContentSHA256Mismatch) unless it passed `body_sha256` here.
         """
         hmap = _header_index(headers)
+        authorization_v2 = hmap.get("authorization", [""])[0]
+        if is_sigv2(authorization_v2, raw_query if "X-Amz-Algorithm" not in raw_query else ""):
+            # S3 only: SigV2 has no credential scope (boto3 and the CLI still presign with it by default)
+            access_key = verify_sigv2(method, raw_path, raw_query, headers, self._secrets, self._clock.now(),
+                                      virtual_bucket)
+            scope = CredentialScope(access_key, "", "", "s3")
+            return VerifiedRequest(access_key, scope, b"", "", "", UNSIGNED_PAYLOAD,
+                                   presigned=not authorization_v2)
         pairs = _query_pairs(raw_query)
         query = {unquote(k): v for k, v in pairs} if "X-Amz-" in raw_query else {}
         authorization = hmap.get("authorization")
@@ -348,8 +354,6 @@ class SigV4Verifier:
             parsed = self._parse_query_auth(query)
         elif authorization:
             parsed = self._parse_authorization(authorization[0])
-        elif "AWSAccessKeyId=" in raw_query and "Signature=" in raw_query:
-            raise InvalidRequest(_SIGV2_REFUSED)  # a SigV2 presigned URL
         else:
             raise MissingAuthenticationToken()
 
@@ -432,8 +436,6 @@ class SigV4Verifier:
 
     def _parse_authorization(self, value: str) -> _Parsed:
         algorithm, _, rest = value.strip().partition(" ")
-        if algorithm == "AWS":
-            raise InvalidRequest(_SIGV2_REFUSED)
         if algorithm != ALGORITHM:
             raise InvalidArgument("Unsupported Authorization Type", ArgumentName="Authorization",
                                   ArgumentValue=value)

@@ -34,7 +34,7 @@ from miniaws.state.journal import Journal
 log = logging.getLogger("miniaws.gateway")
 
 _JSON_CONTENT_TYPES = {"1.0": "application/x-amz-json-1.0", "1.1": "application/x-amz-json-1.1"}
-_PRESIGN_MARKERS = ("X-Amz-Signature", "X-Amz-Credential")
+_PRESIGN_MARKERS = ("X-Amz-Signature", "X-Amz-Credential", "Signature")
 _UNKNOWN_KEY_ERRORS: dict[str, type[AwsError]] = {
     "sts": InvalidClientTokenId, "sns": InvalidClientTokenId, "elbv2": InvalidClientTokenId,
     "route53": InvalidClientTokenId, "cloudfront": InvalidClientTokenId,
@@ -96,7 +96,8 @@ class Gateway:
         # AWS would, and tests that rely on presigning must not pass against us by accident.
         if self._enforce or (presigned and self.verifier.is_known(scope.access_key)):
             try:
-                verified = self.verifier.verify(request.method, raw_path, raw_query, request.headers, body_sha256)
+                verified = self.verifier.verify(request.method, raw_path, raw_query, request.headers, body_sha256,
+                                                virtual_bucket=route.vhost_bucket)
             except InvalidAccessKeyId:
                 # S3 says InvalidAccessKeyId; the other protocols have their own code for an unknown key
                 raise _UNKNOWN_KEY_ERRORS.get(route.service, InvalidAccessKeyId)() from None
@@ -234,7 +235,10 @@ class Gateway:
                 raise _json_error("SerializationException", "Malformed JSON body") from None
             if not isinstance(params, dict):
                 raise _json_error("SerializationException", "The request body must be a JSON object")
-            if operation not in service.spec.get("operations", {}) and not service.implements(operation):
+            # a real AWS operation we do not implement answers NotImplemented (Service.call), anything else
+            # InvalidAction; `operationNames` lists every operation of the service, `operations` only ours
+            known = service.spec.get("operationNames", ()) or service.spec.get("operations", {})
+            if operation not in known and not service.implements(operation):
                 raise UnknownOperation(f"Operation {operation} is not recognised by {service.name}")
             ctx = self._context(service, operation, route, principal, rid, request)
             result = await self._call(service, operation, ctx, params)

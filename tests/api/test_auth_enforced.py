@@ -61,8 +61,7 @@ def enforcing() -> Iterator[Enforcing]:
 
 
 def _client(endpoint: str, key: str, secret: str, **config: Any) -> Any:
-    # botocore presigns S3 URLs for us-east-1 with SigV2 unless told s3v4; miniaws (like S3 for buckets made
-    # since 2020) refuses SigV2, so the SDK is configured as current AWS guidance says.
+    # SigV4 everywhere here; the SDK's default (SigV2 presigned URLs in us-east-1) has its own test below
     config.setdefault("signature_version", "s3v4")
     return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key,
                         aws_secret_access_key=secret,
@@ -240,6 +239,23 @@ def test_tampered_presigned_url_is_rejected(alice: Any, alice_bucket: str, tampe
         query = head + "X-Amz-Signature=" + signature[:-1] + ("0" if signature[-1] != "0" else "1")
     status, body = _urlopen(urlunsplit((parts.scheme, parts.netloc, path, query, "")))
     assert status == 403 and _code_of(body) == "SignatureDoesNotMatch"
+
+
+def test_default_sdk_presigned_url_sigv2_is_verified(enforcing: Enforcing, alice_bucket: str,
+                                                       alice: Any) -> None:
+    # boto3 and the AWS CLI v1 still presign S3 URLs with SigV2 in us-east-1 unless told s3v4
+    alice.put_object(Bucket=alice_bucket, Key="v2.txt", Body=b"legacy signature")
+    default = boto3.client("s3", endpoint_url=enforcing.aws.endpoint_url, region_name="us-east-1",
+                           aws_access_key_id=ALICE[0], aws_secret_access_key=ALICE[1])
+    url = default.generate_presigned_url("get_object", Params={"Bucket": alice_bucket, "Key": "v2.txt"},
+                                         ExpiresIn=60)
+    assert "AWSAccessKeyId=" in url and "X-Amz-Signature" not in url
+    assert _urlopen(url) == (200, b"legacy signature")
+    status, body = _urlopen(url.replace("v2.txt", "v3.txt"))
+    assert status == 403 and _code_of(body) == "SignatureDoesNotMatch"
+    enforcing.clock.advance(max(0.0, time.time() - enforcing.clock.now()) + 61)
+    status, body = _urlopen(url)
+    assert status == 403 and _code_of(body) == "AccessDenied"
 
 
 # ----------------------------------------------------------------------- signed aws-chunked uploads
