@@ -46,6 +46,8 @@ class Config:
     time_scale: float = 1.0
     #: bodies up to this size are kept in memory and committed inside the journal transaction
     inline_body_limit: int = 64 * 1024
+    #: TOML file declaring KMS keys with chosen ids and material (deterministic test fixtures); None: no seeds
+    kms_seed_file: str | None = None
 
     @property
     def data_path(self) -> Path:

@@ -41,12 +41,14 @@ class DataDirectoryBusy(RuntimeError):
 
 def build_services(config: Config, clock: Clock, journal: Journal, blobs: BlobStore) -> dict[str, Service]:
     """Every service, constructed with exactly what it needs (explicit wiring, no globals)."""
+    from miniaws.services.kms.api import KmsService
     from miniaws.services.s3.api import S3Service
     from miniaws.services.sts.api import StsService
 
     services: list[Service] = [
         S3Service(config, clock, journal, blobs),
         StsService(config),
+        KmsService(config, clock, journal),
     ]
     return {svc.name: svc for svc in services}
 

@@ -21,6 +21,18 @@ OPERATIONS: dict[str, list[str]] = {
         "AbortMultipartUpload", "ListParts", "ListMultipartUploads",
     ],
     "sts": ["GetCallerIdentity", "AssumeRole", "GetSessionToken"],
+    "kms": [
+        "CreateKey", "DescribeKey", "ListKeys", "EnableKey", "DisableKey", "ScheduleKeyDeletion",
+        "CancelKeyDeletion", "UpdateKeyDescription", "TagResource", "UntagResource", "ListResourceTags",
+        "CreateAlias", "UpdateAlias", "DeleteAlias", "ListAliases",
+        "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
+        "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GenerateRandom",
+        "Sign", "Verify", "GetPublicKey", "GenerateMac", "VerifyMac",
+        "EnableKeyRotation", "DisableKeyRotation", "GetKeyRotationStatus", "RotateKeyOnDemand",
+        "ListKeyRotations",
+        "GetKeyPolicy", "PutKeyPolicy", "ListKeyPolicies",
+        "CreateGrant", "ListGrants", "RetireGrant", "RevokeGrant", "ListRetirableGrants",
+    ],
 }
 
 #: botocore service name -> package under miniaws/services/ when they differ (`lambda` is a keyword)

@@ -1,0 +1,1 @@
+"""KMS: keys, aliases, envelope encryption, signing, MACs, rotation, policies and grants (TrentService json-1.1)."""
