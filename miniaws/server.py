@@ -43,12 +43,14 @@ def build_services(config: Config, clock: Clock, journal: Journal, blobs: BlobSt
     """Every service, constructed with exactly what it needs (explicit wiring, no globals)."""
     from miniaws.services.kms.api import KmsService
     from miniaws.services.s3.api import S3Service
+    from miniaws.services.sqs.api import SqsService
     from miniaws.services.sts.api import StsService
 
     services: list[Service] = [
         S3Service(config, clock, journal, blobs),
         StsService(config),
         KmsService(config, clock, journal),
+        SqsService(config, clock, journal),
     ]
     return {svc.name: svc for svc in services}
 

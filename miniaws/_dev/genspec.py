@@ -33,6 +33,13 @@ OPERATIONS: dict[str, list[str]] = {
         "GetKeyPolicy", "PutKeyPolicy", "ListKeyPolicies",
         "CreateGrant", "ListGrants", "RetireGrant", "RevokeGrant", "ListRetirableGrants",
     ],
+    "sqs": [
+        "CreateQueue", "GetQueueUrl", "ListQueues", "DeleteQueue", "PurgeQueue", "GetQueueAttributes",
+        "SetQueueAttributes", "TagQueue", "UntagQueue", "ListQueueTags", "ListDeadLetterSourceQueues",
+        "SendMessage", "SendMessageBatch", "ReceiveMessage", "DeleteMessage", "DeleteMessageBatch",
+        "ChangeMessageVisibility", "ChangeMessageVisibilityBatch",
+        "StartMessageMoveTask", "ListMessageMoveTasks", "CancelMessageMoveTask",
+    ],
 }
 
 #: botocore service name -> package under miniaws/services/ when they differ (`lambda` is a keyword)
@@ -52,6 +59,9 @@ METADATA_OVERRIDES: dict[str, dict[str, Any]] = {
     "route53": {"xmlNamespace": "https://route53.amazonaws.com/doc/2013-04-01/"},
     # https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_GetDistribution.html#API_GetDistribution_ResponseSyntax
     "cloudfront": {"xmlNamespace": "http://cloudfront.amazonaws.com/doc/2020-05-31/"},
+    # SQS's legacy query protocol (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/
+    # sqs-api-responses.html); botocore only carries the JSON model now
+    "sqs": {"xmlNamespace": "http://queue.amazonaws.com/doc/2012-11-05/"},
 }
 
 #: Deep-merged into the generated shapes. rest-xml responses without a payload member are rooted at the
@@ -78,6 +88,33 @@ SHAPE_OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
         "GetBucketLocationOutput": {"locationName": "LocationConstraint",
                                     "members": {"LocationConstraint": {"xmlText": True}}},
     },
+}
+
+# SQS: botocore's JSON model dropped the element and parameter names of the query protocol SQS still accepts
+# from older SDKs (`Attribute.1.Name`, `MessageAttribute.1.Value.StringValue`, `<Message>`, ...). These are
+# the names of the query model SQS published before its 2023 move to JSON (API reference, each operation's
+# "Request Parameters" and "Response Elements" in the query form); JSON ignores them.
+_SQS_ITEMS = {
+    "AttributeNameList": "AttributeName", "MessageAttributeNameList": "MessageAttributeName",
+    "MessageSystemAttributeList": "MessageSystemAttributeName", "QueueUrlList": "QueueUrl",
+    "MessageList": "Message", "TagKeyList": "TagKey", "StringList": "StringListValue",
+    "BinaryList": "BinaryListValue", "BatchResultErrorEntryList": "BatchResultErrorEntry",
+    "SendMessageBatchRequestEntryList": "SendMessageBatchRequestEntry",
+    "SendMessageBatchResultEntryList": "SendMessageBatchResultEntry",
+    "DeleteMessageBatchRequestEntryList": "DeleteMessageBatchRequestEntry",
+    "DeleteMessageBatchResultEntryList": "DeleteMessageBatchResultEntry",
+    "ChangeMessageVisibilityBatchRequestEntryList": "ChangeMessageVisibilityBatchRequestEntry",
+    "ChangeMessageVisibilityBatchResultEntryList": "ChangeMessageVisibilityBatchResultEntry",
+    "ListMessageMoveTasksResultEntryList": "ListMessageMoveTasksResultEntry",
+}
+_NAME_VALUE = {"key": {"locationName": "Name"}, "value": {"locationName": "Value"}}
+SHAPE_OVERRIDES["sqs"] = {
+    **{shape: {"member": {"locationName": item}} for shape, item in _SQS_ITEMS.items()},
+    "QueueAttributeMap": {"locationName": "Attribute", **_NAME_VALUE},
+    "MessageSystemAttributeMap": {"locationName": "Attribute", **_NAME_VALUE},
+    "MessageBodyAttributeMap": {"locationName": "MessageAttribute", **_NAME_VALUE},
+    "MessageBodySystemAttributeMap": {"locationName": "MessageSystemAttribute", **_NAME_VALUE},
+    "TagMap": {"locationName": "Tag", "key": {"locationName": "Key"}, "value": {"locationName": "Value"}},
 }
 
 #: Operations whose wire signature is identical to another one's: the router answers with the winner.

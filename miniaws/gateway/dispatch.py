@@ -5,6 +5,7 @@ way gets an AWS-shaped error in its protocol's shape with a request id that is a
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Mapping
@@ -78,6 +79,9 @@ class Gateway:
         if service.protocol == "query":
             return await self._handle_query(request, service, route, raw_path, raw_query, query_pairs)
         if service.protocol == "json":
+            # SQS still takes its legacy query protocol (older SDKs): a form with Action=…, no X-Amz-Target
+            if "query" in getattr(service, "legacy_protocols", ()) and "X-Amz-Target" not in request.headers:
+                return await self._handle_query(request, service, route, raw_path, raw_query, query_pairs)
             return await self._handle_json(request, service, route, raw_path, raw_query)
         return _plain_error(501, "NotImplemented", f"protocol {service.protocol} is not implemented")
 
@@ -206,7 +210,7 @@ class Gateway:
             return web.Response(body=out, headers={"Content-Type": "text/xml", "x-amzn-RequestId": rid})
         except AwsError as err:
             _log_error(service.name, operation, err, rid)
-            status, headers, out = query_codec.serialize_error(service.spec, err, rid)
+            status, headers, out = query_codec.serialize_error(service.spec, _legacy_coded(err), rid)
         except Exception:
             log.exception("request %s %s failed (request id %s)", service.name, operation, rid)
             status, headers, out = query_codec.serialize_error(service.spec, InternalFailure(), rid)
@@ -307,6 +311,16 @@ def _json_error(code: str, message: str) -> AwsError:
     err = _JsonError(message)
     err.code = code  # type: ignore[misc]
     return err
+
+
+def _legacy_coded(err: AwsError) -> AwsError:
+    """The error as the query protocol names it: awsQueryCompatible services (SQS) carry their legacy code."""
+    query_code = getattr(err, "query_code", None)
+    if not query_code or query_code == err.error_code:
+        return err
+    legacy = copy.copy(err)
+    legacy.code = query_code  # type: ignore[misc]
+    return legacy
 
 
 def _json_error_response(service: Service, err: AwsError, rid: str, content_type: str) -> web.Response:

@@ -2,10 +2,12 @@
 
 GET  /_miniaws/health      (also GET /_localstack/health, GET /moto-api/health)
 POST /_miniaws/reset       (also POST /moto-api/reset, POST /_localstack/state/reset)
+*    /_miniaws/<service>/… (a service's own endpoints, when it has an `internal` method: see ServiceEndpoints)
 """
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol, runtime_checkable
 
 import orjson
 from aiohttp import web
@@ -17,6 +19,15 @@ INTERNAL_PREFIXES = ("/_miniaws/", "/_localstack/", "/moto-api/")
 
 _HEALTH_PATHS = {"/_miniaws/health", "/_localstack/health", "/moto-api/health"}
 _RESET_PATHS = {"/_miniaws/reset", "/moto-api/reset", "/_localstack/state/reset"}
+
+
+@runtime_checkable
+class ServiceEndpoints(Protocol):
+    """A service that answers under /_miniaws/<its name>/ (e.g. SQS's peek at a queue's messages)."""
+
+    def internal(self, method: str, path: str, query: Mapping[str, str],
+                 headers: Mapping[str, str]) -> tuple[int, Any]:
+        """(status, JSON-able body) for `path`, the part after /_miniaws/<service>/."""
 
 
 class InternalApi:
@@ -42,6 +53,12 @@ class InternalApi:
                 return _json({"message": "use POST"}, 405)
             await self._reset()
             return _json({"reset": True}, 200)
+        if path.startswith("/_miniaws/"):
+            name, _, rest = path[len("/_miniaws/"):].partition("/")
+            service = self._services.get(name)
+            if isinstance(service, ServiceEndpoints):
+                status, body = service.internal(request.method, rest, request.query, request.headers)
+                return _json(body, status)
         return _json({"message": f"no internal endpoint {path}"}, 404)
 
 

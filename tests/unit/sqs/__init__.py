@@ -1,0 +1,1 @@
+"""Unit tests of the SQS service: digests, validation tables, the store with a fake clock."""
