@@ -13,6 +13,7 @@ import sys
 # name → (module, one-line help)
 SUITES: dict[str, tuple[str, str]] = {
     "s3": ("benchmarks.s3", "S3 PutObject/GetObject/ListObjectsV2 throughput, startup and memory"),
+    "lambda": ("benchmarks.lambda_suite", "Lambda cold start, warm invoke latency and invokes/s, RSS drift"),
 }
 
 

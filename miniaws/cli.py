@@ -27,6 +27,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--credentials", metavar="AKID:SECRET[,AKID:SECRET]",
                         help="access keys accepted when auth is enforced")
     parser.add_argument("--time-scale", type=float, help="run the injected clock N times faster (labs)")
+    parser.add_argument("--lambda-concurrency-limit", type=int,
+                        help="Lambda concurrent executions per account (default 1000)")
+    parser.add_argument("--lambda-keep-warm", type=float, metavar="SECONDS",
+                        help="idle seconds before a warm function environment is reaped (default 600; 0 = always cold)")
     return parser.parse_args(argv)
 
 
@@ -35,6 +39,7 @@ def build_config(args: argparse.Namespace) -> Config:
         "host": args.host, "port": args.port, "data_dir": args.data_dir, "ephemeral": args.ephemeral,
         "log_level": args.log_level, "account_id": args.account_id, "region": args.region, "auth": args.auth,
         "credentials": args.credentials, "time_scale": args.time_scale,
+        "lambda_concurrency_limit": args.lambda_concurrency_limit, "lambda_keep_warm_seconds": args.lambda_keep_warm,
     }
     return load_config(args.config, overrides=overrides)
 

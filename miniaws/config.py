@@ -48,6 +48,16 @@ class Config:
     inline_body_limit: int = 64 * 1024
     #: TOML file declaring KMS keys with chosen ids and material (deterministic test fixtures); None: no seeds
     kms_seed_file: str | None = None
+    #: Lambda: concurrent executions the account may run (AWS's default quota is 1,000)
+    lambda_concurrency_limit: int = 1000
+    #: Lambda: seconds an idle execution environment stays warm before it is reaped; 0 = every invoke is cold
+    lambda_keep_warm_seconds: float = 600.0
+    #: Lambda: simulated provisioning delay added to each cold start (labs that want AWS-like cold starts)
+    lambda_cold_start_delay_ms: int = 0
+    #: Lambda: delay before the first retry of a failed Event invocation; the second waits twice as long
+    lambda_retry_delay_seconds: float = 60.0
+    #: Lambda: interpreters for python runtimes, "python3.12=/usr/bin/python3.12,..."; unset: miniaws's own
+    lambda_interpreters: str | None = None
 
     @property
     def data_path(self) -> Path:
@@ -58,8 +68,10 @@ class Config:
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Config)}
-_INT_FIELDS = {"port", "inline_body_limit"}
-_FLOAT_FIELDS = {"time_scale"}
+_INT_FIELDS = {"port", "inline_body_limit", "lambda_concurrency_limit", "lambda_cold_start_delay_ms"}
+_FLOAT_FIELDS = {"time_scale", "lambda_keep_warm_seconds", "lambda_retry_delay_seconds"}
+#: float settings for which 0 is meaningful (keep-warm 0: always cold; retry delay 0: retry at once)
+_ZERO_OK = {"lambda_keep_warm_seconds", "lambda_retry_delay_seconds"}
 _BOOL_FIELDS = {"ephemeral"}
 
 
@@ -74,10 +86,12 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             result: Any = int(value)
             if name == "port" and not 0 <= result <= 65535:
                 raise ValueError(value)
+            if name.startswith("lambda_") and result < 0:
+                raise ValueError(value)
             return result
         if name in _FLOAT_FIELDS:
             result = float(value)
-            if result <= 0:
+            if result < 0 or (result == 0 and name not in _ZERO_OK):
                 raise ValueError(value)
             return result
         if name in _BOOL_FIELDS:

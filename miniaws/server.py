@@ -12,7 +12,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,18 +39,23 @@ class DataDirectoryBusy(RuntimeError):
     """Another miniaws process owns the data directory."""
 
 
-def build_services(config: Config, clock: Clock, journal: Journal, blobs: BlobStore) -> dict[str, Service]:
-    """Every service, constructed with exactly what it needs (explicit wiring, no globals)."""
+def build_services(config: Config, clock: Clock, journal: Journal, blobs: BlobStore,
+                   endpoint: Callable[[], str] = lambda: "") -> dict[str, Service]:
+    """Every service, constructed with exactly what it needs (explicit wiring, no globals). `endpoint` gives the
+    AWS endpoint URL once the listener is bound (functions get it as AWS_ENDPOINT_URL)."""
     from miniaws.services.kms.api import KmsService
+    from miniaws.services.lambda_.api import LambdaService
     from miniaws.services.s3.api import S3Service
     from miniaws.services.sqs.api import SqsService
     from miniaws.services.sts.api import StsService
 
+    s3 = S3Service(config, clock, journal, blobs)
     services: list[Service] = [
-        S3Service(config, clock, journal, blobs),
+        s3,
         StsService(config),
         KmsService(config, clock, journal),
         SqsService(config, clock, journal),
+        LambdaService(config, clock, journal, blobs, s3=s3, endpoint=endpoint),
     ]
     return {svc.name: svc for svc in services}
 
@@ -90,7 +95,7 @@ class Server:
             for blob_id, data in rows.get(BLOB_NS, ()):
                 blobs.restore_inline(blob_id, data)
         self._journal, self._blobs = journal, blobs
-        self.services = build_services(self.config, self.clock, journal, blobs)
+        self.services = build_services(self.config, self.clock, journal, blobs, lambda: self.endpoint_url)
         for service in self.services.values():
             service.restore(rows)
         if data_path is not None:

@@ -40,6 +40,15 @@ OPERATIONS: dict[str, list[str]] = {
         "ChangeMessageVisibility", "ChangeMessageVisibilityBatch",
         "StartMessageMoveTask", "ListMessageMoveTasks", "CancelMessageMoveTask",
     ],
+    "lambda": [
+        "CreateFunction", "GetFunction", "GetFunctionConfiguration", "ListFunctions", "UpdateFunctionCode",
+        "UpdateFunctionConfiguration", "DeleteFunction", "Invoke",
+        "PublishVersion", "ListVersionsByFunction", "CreateAlias", "GetAlias", "UpdateAlias", "DeleteAlias",
+        "ListAliases", "PutFunctionConcurrency", "GetFunctionConcurrency", "DeleteFunctionConcurrency",
+        "GetAccountSettings", "TagResource", "UntagResource", "ListTags",
+        "PutFunctionEventInvokeConfig", "GetFunctionEventInvokeConfig", "DeleteFunctionEventInvokeConfig",
+        "PublishLayerVersion", "GetLayerVersion", "ListLayers", "ListLayerVersions", "DeleteLayerVersion",
+    ],
 }
 
 #: botocore service name -> package under miniaws/services/ when they differ (`lambda` is a keyword)

@@ -27,7 +27,7 @@ from miniaws.core.errors import (AwsError, InternalFailure, InvalidAccessKeyId, 
 from miniaws.core.ids import host_id, request_id, s3_request_id
 from miniaws.gateway import routing
 from miniaws.protocols import query as query_codec
-from miniaws.protocols import rest_xml
+from miniaws.protocols import rest_json, rest_xml
 from miniaws.protocols.rest import RestRouter
 from miniaws.services.base import Service
 from miniaws.state.journal import Journal
@@ -83,6 +83,8 @@ class Gateway:
             if "query" in getattr(service, "legacy_protocols", ()) and "X-Amz-Target" not in request.headers:
                 return await self._handle_query(request, service, route, raw_path, raw_query, query_pairs)
             return await self._handle_json(request, service, route, raw_path, raw_query)
+        if service.protocol == "rest-json":
+            return await self._handle_rest_json(request, service, route, raw_path, raw_query, query_pairs, query)
         return _plain_error(501, "NotImplemented", f"protocol {service.protocol} is not implemented")
 
     # -- authentication ---------------------------------------------------------------------------
@@ -216,6 +218,40 @@ class Gateway:
             status, headers, out = query_codec.serialize_error(service.spec, InternalFailure(), rid)
         headers["x-amzn-RequestId"] = rid
         return web.Response(status=status, headers=headers, body=out)
+
+    # -- rest-json (Lambda) ------------------------------------------------------------------------
+    async def _handle_rest_json(self, request: web.BaseRequest, service: Service, route: routing.Route,
+                                raw_path: str, raw_query: str, query_pairs: list[tuple[str, str]],
+                                query: dict[str, str]) -> web.StreamResponse:
+        rid = request_id()
+        operation = "Unknown"
+        try:
+            matched = self._routers[service.name].match(request.method, raw_path, query, request.headers)
+            if matched is None:
+                raise UnknownOperation(f"Unable to route {request.method} {raw_path} to an operation of {service.name}")
+            operation, labels = matched
+            if not service.implements(operation):
+                raise NotImplementedOperation(service.name, operation)
+            body = await read_body(request)
+            principal, _ = self._authenticate(request, route, raw_path, raw_query, query,
+                                              hashlib.sha256(body).hexdigest(), anonymous_allowed=False)
+            params = rest_json.parse_request(service.spec, operation, labels, _multi(query_pairs),
+                                             request.headers, body)
+            ctx = self._context(service, operation, route, principal, rid, request)
+            result = await self._call(service, operation, ctx, params)
+            # a function error (Invoke) is not an API error: the service returns it as FunctionError + Payload
+            status, headers, out = rest_json.serialize_response(service.spec, operation, result or {})
+        except AwsError as err:
+            _log_error(service.name, operation, err, rid)
+            status, headers, out = rest_json.serialize_error(err)
+        except Exception:
+            log.exception("request %s %s %s failed (request id %s)", service.name, operation, raw_path, rid)
+            status, headers, out = rest_json.serialize_error(InternalFailure())
+        headers["x-amzn-RequestId"] = rid
+        response = web.Response(status=status, headers=headers, body=out)
+        if body_left_unread(request):
+            response.force_close()
+        return response
 
     # -- json (SQS, KMS) --------------------------------------------------------------------------
     async def _handle_json(self, request: web.BaseRequest, service: Service, route: routing.Route,

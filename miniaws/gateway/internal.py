@@ -37,7 +37,7 @@ class InternalApi:
         self._reset = reset
         self._info = info
 
-    async def handle(self, request: web.BaseRequest, path: str) -> web.Response:
+    async def handle(self, request: web.BaseRequest, path: str) -> web.StreamResponse:
         if path in _HEALTH_PATHS:
             if request.method not in ("GET", "HEAD"):
                 return _json({"message": "use GET"}, 405)
@@ -58,6 +58,8 @@ class InternalApi:
             service = self._services.get(name)
             if isinstance(service, ServiceEndpoints):
                 status, body = service.internal(request.method, rest, request.query, request.headers)
+                if isinstance(body, web.StreamResponse):  # bytes the service serves itself (Lambda's code zips)
+                    return body
                 return _json(body, status)
         return _json({"message": f"no internal endpoint {path}"}, 404)
 

@@ -1,0 +1,162 @@
+"""Execution environments per function version: warm reuse, cold starts, concurrency limits and reaping.
+
+`acquire` hands out a READY environment of the spec's revision (warm) or launches one (cold) — after checking
+the concurrency the invocation may use: the function's reserved concurrency if it has one, else the account's
+unreserved share (account limit minus all reservations), as Lambda does
+(https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html). Idle environments are reaped after the
+keep-warm period; environments of an old revision are retired when they come back.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from miniaws.core.clock import Clock
+from miniaws.functions.environment import Environment, State
+from miniaws.functions.invocation import FunctionSpec, Throttled
+
+log = logging.getLogger("miniaws.functions")
+
+Launcher = Callable[[FunctionSpec], Awaitable[Environment]]
+
+
+class Pool:
+    def __init__(self, launch: Launcher, clock: Clock, keep_warm_seconds: float, account_limit: int) -> None:
+        self._launch = launch
+        self.clock = clock
+        self.keep_warm_seconds = keep_warm_seconds
+        self.account_limit = account_limit
+        #: spec.key -> idle READY environments, most recently used last (warmest first out)
+        self._idle: dict[str, list[Environment]] = {}
+        self._all: set[Environment] = set()
+        #: the revision each function version currently runs: spec.key by (function arn, version)
+        self._current: dict[tuple[str, str], str] = {}
+        #: in-flight invocations per function arn, and of unreserved functions account-wide
+        self._busy: dict[str, int] = {}
+        self._unreserved_busy = 0
+        #: reserved concurrency per function arn (absent: unreserved)
+        self.reserved: dict[str, int] = {}
+
+    # -- limits ---------------------------------------------------------------------------------
+    def set_reserved(self, function_arn: str, value: int | None) -> None:
+        if value is None:
+            self.reserved.pop(function_arn, None)
+        else:
+            self.reserved[function_arn] = value
+
+    @property
+    def unreserved_limit(self) -> int:
+        return max(0, self.account_limit - sum(self.reserved.values()))
+
+    def in_flight(self, function_arn: str | None = None) -> int:
+        if function_arn is None:
+            return sum(self._busy.values())
+        return self._busy.get(function_arn, 0)
+
+    def _admit(self, spec: FunctionSpec) -> None:
+        arn = spec.function_arn
+        reserved = self.reserved.get(arn)
+        busy = self._busy.get(arn, 0)
+        if reserved is not None:
+            if busy >= reserved:
+                raise Throttled("ReservedFunctionConcurrentInvocationLimitExceeded")
+        elif self._unreserved_busy >= self.unreserved_limit:
+            raise Throttled("ConcurrentInvocationLimitExceeded")
+        else:
+            self._unreserved_busy += 1
+        self._busy[arn] = busy + 1
+
+    def _leave(self, spec: FunctionSpec) -> None:
+        arn = spec.function_arn
+        count = self._busy.get(arn, 0) - 1
+        if count > 0:
+            self._busy[arn] = count
+        else:
+            self._busy.pop(arn, None)
+        if arn not in self.reserved:
+            self._unreserved_busy = max(0, self._unreserved_busy - 1)
+
+    # -- environments ---------------------------------------------------------------------------
+    async def acquire(self, spec: FunctionSpec) -> tuple[Environment, bool]:
+        """(environment, cold) for one invocation; raises Throttled. The caller must `release` it."""
+        self._admit(spec)
+        try:
+            self._note_revision(spec)
+            idle = self._idle.get(spec.key)
+            while idle:
+                env = idle.pop()
+                if env.state is State.READY:
+                    return env, False
+            env = await self._launch(spec)
+            self._all.add(env)
+            return env, True
+        except BaseException:
+            self._leave(spec)
+            raise
+
+    def release(self, env: Environment) -> None:
+        """The invocation is over: keep the environment warm, or stop it (stale revision, stopped, keep-warm 0)."""
+        self._leave(env.spec)
+        env.released()
+        current = self._current.get((env.spec.function_arn, env.spec.version))
+        if env.state is not State.READY or current != env.spec.key or self.keep_warm_seconds <= 0:
+            self._discard(env)
+            return
+        self._idle.setdefault(env.spec.key, []).append(env)
+
+    def _note_revision(self, spec: FunctionSpec) -> None:
+        slot = (spec.function_arn, spec.version)
+        old = self._current.get(slot)
+        if old != spec.key:
+            self._current[slot] = spec.key
+            if old is not None:
+                for env in self._idle.pop(old, []):
+                    self._discard(env)
+
+    def retire(self, function_arn: str, version: str | None = None) -> None:
+        """Code or configuration changed (or the function is gone): stop idle environments now, busy ones
+        when they come back."""
+        for slot in [s for s in self._current if s[0] == function_arn and (version is None or s[1] == version)]:
+            key = self._current.pop(slot)
+            for env in self._idle.pop(key, []):
+                self._discard(env)
+
+    def reap(self) -> int:
+        """Stop environments idle for longer than the keep-warm period; returns how many."""
+        deadline = self.clock.monotonic() - self.keep_warm_seconds
+        stopped = 0
+        for key in list(self._idle):
+            envs = self._idle[key]
+            keep = [e for e in envs if e.last_used > deadline and e.state is State.READY]
+            for env in envs:
+                if env not in keep:
+                    self._discard(env)
+                    stopped += 1
+            if keep:
+                self._idle[key] = keep
+            else:
+                del self._idle[key]
+        return stopped
+
+    def forget(self, env: Environment) -> None:
+        """A launch that failed (init error, early exit): it never joins the idle set."""
+        self._discard(env)
+
+    def _discard(self, env: Environment) -> None:
+        self._all.discard(env)
+        if env.state is not State.STOPPED:
+            env.stop()
+
+    def environments(self, spec_key: str | None = None) -> list[Environment]:
+        return [e for e in self._all if spec_key is None or e.spec.key == spec_key]
+
+    def idle_count(self, spec_key: str) -> int:
+        return len(self._idle.get(spec_key, ()))
+
+    def stop_all(self) -> list[Environment]:
+        envs = list(self._all)
+        self._idle.clear()
+        self._current.clear()
+        for env in envs:
+            self._discard(env)
+        return envs
