@@ -31,6 +31,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="Lambda concurrent executions per account (default 1000)")
     parser.add_argument("--lambda-keep-warm", type=float, metavar="SECONDS",
                         help="idle seconds before a warm function environment is reaped (default 600; 0 = always cold)")
+    parser.add_argument("--dns-port", type=int, help="DNS port, UDP and TCP (default 1053; 0 picks a free port)")
     return parser.parse_args(argv)
 
 
@@ -40,6 +41,7 @@ def build_config(args: argparse.Namespace) -> Config:
         "log_level": args.log_level, "account_id": args.account_id, "region": args.region, "auth": args.auth,
         "credentials": args.credentials, "time_scale": args.time_scale,
         "lambda_concurrency_limit": args.lambda_concurrency_limit, "lambda_keep_warm_seconds": args.lambda_keep_warm,
+        "dns_port": args.dns_port,
     }
     return load_config(args.config, overrides=overrides)
 
@@ -79,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         run = uvloop.run
     try:
         run(serve(config))
-    except (OSError, DataDirectoryBusy) as exc:
+    except (OSError, DataDirectoryBusy, ConfigError) as exc:
         # A busy port, or a data directory another miniaws process holds locked: one clear line, exit 1,
         # no traceback (DataDirectoryBusy is a RuntimeError, so it used to escape as a traceback).
         print(f"miniaws: {exc}", file=sys.stderr)

@@ -58,6 +58,14 @@ class Config:
     lambda_retry_delay_seconds: float = 60.0
     #: Lambda: interpreters for python runtimes, "python3.12=/usr/bin/python3.12,..."; unset: miniaws's own
     lambda_interpreters: str | None = None
+    #: DNS server port, UDP and TCP (Route 53 hosted zones answer there); 0 picks a free port and prints it
+    dns_port: int = 1053
+    #: TOML table of client subnets → region/location for latency and geolocation routing; None: defaults only
+    dns_locations_file: str | None = None
+    #: seed for weighted and multivalue DNS answers (reproducible tests and labs); None: seeded from the OS
+    dns_random_seed: int | None = None
+    #: multiply every health check's interval and timeout by this (0.01: a 10 s check probes every 0.1 s)
+    health_check_interval_scale: float = 1.0
 
     @property
     def data_path(self) -> Path:
@@ -68,11 +76,14 @@ class Config:
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Config)}
-_INT_FIELDS = {"port", "inline_body_limit", "lambda_concurrency_limit", "lambda_cold_start_delay_ms"}
-_FLOAT_FIELDS = {"time_scale", "lambda_keep_warm_seconds", "lambda_retry_delay_seconds"}
+_INT_FIELDS = {"port", "dns_port", "inline_body_limit", "lambda_concurrency_limit", "lambda_cold_start_delay_ms"}
+_FLOAT_FIELDS = {"time_scale", "health_check_interval_scale", "lambda_keep_warm_seconds",
+                 "lambda_retry_delay_seconds"}
 #: float settings for which 0 is meaningful (keep-warm 0: always cold; retry delay 0: retry at once)
 _ZERO_OK = {"lambda_keep_warm_seconds", "lambda_retry_delay_seconds"}
 _BOOL_FIELDS = {"ephemeral"}
+#: integer settings that may be unset (None)
+_OPTIONAL_INT_FIELDS = {"dns_random_seed"}
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:
@@ -80,11 +91,13 @@ def _coerce(name: str, value: Any, source: str) -> Any:
     try:
         if name == "credentials":
             return _parse_credentials(value)
-        if name in _INT_FIELDS:
+        if name in _OPTIONAL_INT_FIELDS and (value is None or str(value).strip() == ""):
+            return None
+        if name in _INT_FIELDS or name in _OPTIONAL_INT_FIELDS:
             if isinstance(value, bool):
                 raise ValueError(value)
             result: Any = int(value)
-            if name == "port" and not 0 <= result <= 65535:
+            if name in ("port", "dns_port") and not 0 <= result <= 65535:
                 raise ValueError(value)
             if name.startswith("lambda_") and result < 0:
                 raise ValueError(value)

@@ -22,6 +22,8 @@ from miniaws import __version__
 from miniaws.config import Config
 from miniaws.core.auth import SigV4Verifier
 from miniaws.core.clock import Clock, make_clock
+from miniaws.dataplane.dns.server import DnsServer
+from miniaws.dataplane.health import HealthChecker
 from miniaws.gateway.app import make_server
 from miniaws.gateway.dispatch import Gateway
 from miniaws.gateway.internal import InternalApi
@@ -40,22 +42,27 @@ class DataDirectoryBusy(RuntimeError):
 
 
 def build_services(config: Config, clock: Clock, journal: Journal, blobs: BlobStore,
-                   endpoint: Callable[[], str] = lambda: "") -> dict[str, Service]:
+                   endpoint: Callable[[], str] = lambda: "",
+                   health: HealthChecker | None = None) -> dict[str, Service]:
     """Every service, constructed with exactly what it needs (explicit wiring, no globals). `endpoint` gives the
-    AWS endpoint URL once the listener is bound (functions get it as AWS_ENDPOINT_URL)."""
+    AWS endpoint URL once the listener is bound (functions get it as AWS_ENDPOINT_URL); `health` is the one
+    active health checker (Route 53 health checks, later load balancer target groups)."""
     from miniaws.services.kms.api import KmsService
     from miniaws.services.lambda_.api import LambdaService
+    from miniaws.services.route53.api import Route53Service
     from miniaws.services.s3.api import S3Service
     from miniaws.services.sqs.api import SqsService
     from miniaws.services.sts.api import StsService
 
     s3 = S3Service(config, clock, journal, blobs)
+    sqs = SqsService(config, clock, journal)
     services: list[Service] = [
         s3,
         StsService(config),
         KmsService(config, clock, journal),
-        SqsService(config, clock, journal),
+        sqs,
         LambdaService(config, clock, journal, blobs, s3=s3, endpoint=endpoint),
+        Route53Service(config, clock, journal, health or HealthChecker(clock)),
     ]
     return {svc.name: svc for svc in services}
 
@@ -72,6 +79,11 @@ class Server:
         self._journal: Journal | None = None
         self._blobs: BlobStore | None = None
         self._lock_fd: int | None = None
+        #: shared by every service that health-checks (interval_scale: tests and labs need not wait 30 s)
+        self.health = HealthChecker(self.clock,
+                                    interval_scale=config.health_check_interval_scale / config.time_scale)
+        self.dns: DnsServer | None = None
+        self.dns_error = ""
 
     @property
     def data_path(self) -> Path | None:
@@ -95,7 +107,8 @@ class Server:
             for blob_id, data in rows.get(BLOB_NS, ()):
                 blobs.restore_inline(blob_id, data)
         self._journal, self._blobs = journal, blobs
-        self.services = build_services(self.config, self.clock, journal, blobs, lambda: self.endpoint_url)
+        self.services = build_services(self.config, self.clock, journal, blobs, lambda: self.endpoint_url,
+                                       self.health)
         for service in self.services.values():
             service.restore(rows)
         if data_path is not None:
@@ -105,6 +118,17 @@ class Server:
             await asyncio.to_thread(blobs.collect_garbage, referenced)
         for service in self.services.values():
             await service.start()
+        route53: Any = self.services.get("route53")
+        if route53 is not None:
+            dns = DnsServer(route53.resolver.handle, self.config.host, self.config.dns_port)
+            try:
+                await dns.start()
+                self.dns = dns
+            except OSError as exc:
+                # the AWS API is the main listener; a busy DNS port (another miniaws, a local resolver) only
+                # costs the DNS server, and the banner says so
+                self.dns_error = f"not started: {dns.host}:{dns.requested_port}: {exc.strerror or exc}"
+                log.warning("DNS server %s (set --dns-port, 0 picks a free port)", self.dns_error)
 
         secrets = {c.access_key: c.secret_key for c in self.config.credentials}
         gateway = Gateway(self.config, self.clock, self.services, journal, SigV4Verifier(secrets, self.clock))
@@ -124,8 +148,12 @@ class Server:
         if self._runner is not None:
             await self._runner.cleanup()  # stops accepting, lets in-flight requests finish
             self._runner = None
+        if self.dns is not None:
+            await self.dns.stop()
+            self.dns = None
         for service in self.services.values():
             await service.stop()
+        await self.health.close()
         if self._journal is not None:
             await self._journal.close()
             self._journal = None
@@ -149,6 +177,8 @@ class Server:
         lines = [
             f"miniaws {__version__} ready in {self.startup_seconds:.2f} s",
             f"  AWS endpoint    {self.endpoint_url}",
+            f"  DNS             udp+tcp {self.dns.address()}" if self.dns is not None else
+            f"  DNS             {self.dns_error or 'off'}",
             f"  data directory  {data}",
             f"  auth            {self.config.auth}",
             f"  services        {', '.join(sorted(self.services))}",

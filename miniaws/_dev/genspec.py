@@ -49,6 +49,14 @@ OPERATIONS: dict[str, list[str]] = {
         "PutFunctionEventInvokeConfig", "GetFunctionEventInvokeConfig", "DeleteFunctionEventInvokeConfig",
         "PublishLayerVersion", "GetLayerVersion", "ListLayers", "ListLayerVersions", "DeleteLayerVersion",
     ],
+    "route53": [
+        "CreateHostedZone", "GetHostedZone", "ListHostedZones", "ListHostedZonesByName", "DeleteHostedZone",
+        "GetHostedZoneCount", "UpdateHostedZoneComment",
+        "ChangeResourceRecordSets", "GetChange", "ListResourceRecordSets",
+        "CreateHealthCheck", "GetHealthCheck", "ListHealthChecks", "UpdateHealthCheck", "DeleteHealthCheck",
+        "GetHealthCheckCount", "GetHealthCheckStatus", "GetHealthCheckLastFailureReason",
+        "ChangeTagsForResource", "ListTagsForResource", "TestDNSAnswer",
+    ],
 }
 
 #: botocore service name -> package under miniaws/services/ when they differ (`lambda` is a keyword)
