@@ -54,8 +54,9 @@ def build_services(config: Config, clock: Clock, journal: Journal, blobs: BlobSt
     from miniaws.services.sqs.api import SqsService
     from miniaws.services.sts.api import StsService
 
-    s3 = S3Service(config, clock, journal, blobs)
     sqs = SqsService(config, clock, journal)
+    # S3 event notifications go to queues in-process (topics and functions once they expose a publish)
+    s3 = S3Service(config, clock, journal, blobs, queues=sqs)
     services: list[Service] = [
         s3,
         StsService(config),

@@ -19,6 +19,21 @@ OPERATIONS: dict[str, list[str]] = {
         "ListObjects", "ListObjectsV2",
         "CreateMultipartUpload", "UploadPart", "UploadPartCopy", "CompleteMultipartUpload",
         "AbortMultipartUpload", "ListParts", "ListMultipartUploads",
+        # S3 in depth (issue 4): versioning, access control, tagging, CORS, Object Lock, bucket configuration
+        "PutBucketVersioning", "GetBucketVersioning", "ListObjectVersions",
+        "GetBucketAcl", "PutBucketAcl", "GetObjectAcl", "PutObjectAcl",
+        "PutBucketOwnershipControls", "GetBucketOwnershipControls", "DeleteBucketOwnershipControls",
+        "PutBucketPolicy", "GetBucketPolicy", "DeleteBucketPolicy", "GetBucketPolicyStatus",
+        "PutPublicAccessBlock", "GetPublicAccessBlock", "DeletePublicAccessBlock",
+        "PutObjectTagging", "GetObjectTagging", "DeleteObjectTagging",
+        "PutBucketTagging", "GetBucketTagging", "DeleteBucketTagging", "GetObjectAttributes",
+        "PutBucketCors", "GetBucketCors", "DeleteBucketCors",
+        "PutObjectLockConfiguration", "GetObjectLockConfiguration", "PutObjectRetention", "GetObjectRetention",
+        "PutObjectLegalHold", "GetObjectLegalHold",
+        "PutBucketEncryption", "GetBucketEncryption", "DeleteBucketEncryption",
+        "PutBucketWebsite", "GetBucketWebsite", "DeleteBucketWebsite",
+        "PutBucketLifecycleConfiguration", "GetBucketLifecycleConfiguration", "DeleteBucketLifecycle",
+        "PutBucketNotificationConfiguration", "GetBucketNotificationConfiguration",
     ],
     "sts": ["GetCallerIdentity", "AssumeRole", "GetSessionToken"],
     "kms": [
@@ -104,6 +119,18 @@ SHAPE_OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
         # eu-west-1</LocationConstraint>, empty for us-east-1; botocore special-cases it in handlers.py.
         "GetBucketLocationOutput": {"locationName": "LocationConstraint",
                                     "members": {"LocationConstraint": {"xmlText": True}}},
+        "ListObjectVersionsOutput": {"locationName": "ListVersionsResult"},  # API_ListObjectVersions.html
+        "GetBucketVersioningOutput": {"locationName": "VersioningConfiguration"},  # API_GetBucketVersioning.html
+        "GetBucketAclOutput": {"locationName": "AccessControlPolicy"},  # API_GetBucketAcl.html
+        "GetObjectAclOutput": {"locationName": "AccessControlPolicy"},  # API_GetObjectAcl.html
+        "GetBucketTaggingOutput": {"locationName": "Tagging"},  # API_GetBucketTagging.html
+        "GetObjectTaggingOutput": {"locationName": "Tagging"},  # API_GetObjectTagging.html
+        "GetBucketCorsOutput": {"locationName": "CORSConfiguration"},  # API_GetBucketCors.html
+        # API_GetObjectAttributes.html
+        "GetObjectAttributesOutput": {"locationName": "GetObjectAttributesResponse"},
+        "GetBucketWebsiteOutput": {"locationName": "WebsiteConfiguration"},  # API_GetBucketWebsite.html
+        # API_GetBucketLifecycleConfiguration.html
+        "GetBucketLifecycleConfigurationOutput": {"locationName": "LifecycleConfiguration"},
     },
 }
 

@@ -9,7 +9,7 @@ import copy
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import parse_qsl
 
 import orjson
@@ -132,11 +132,28 @@ class Gateway:
         is_s3 = service.name == "s3"
         rid = s3_request_id() if is_s3 else request_id()
         operation = "Unknown"
+        labels: dict[str, str] = {}
         try:
             path = raw_path
             if route.vhost_bucket is not None:
                 path = "/" + route.vhost_bucket + (raw_path if raw_path != "/" else "")
-            matched = self._routers[service.name].match(request.method, path, query, request.headers)
+            # an S3 website endpoint (Route.website) serves pages, not the REST API
+            matched = None if route.website else self._routers[service.name].match(request.method, path, query,
+                                                                                    request.headers)
+            if matched is None and is_s3:
+                # S3 answers requests botocore's model has no operation for: a CORS preflight (OPTIONS), a browser
+                # upload (POST multipart/form-data to the bucket) and website endpoint pages. The S3 service routes
+                # them and answers with a whole response (see S3Service.route_unmodelled)
+                unmodelled = cast(Any, service).route_unmodelled(request.method, path, request.headers,
+                                                                  route.website)
+                if unmodelled is not None:
+                    operation, labels = unmodelled
+                    principal, _ = self._authenticate(request, route, raw_path, raw_query, query, None,
+                                                      anonymous_allowed=True)
+                    ctx = self._context(service, operation, route, principal, rid, request)
+                    answer: web.StreamResponse = await self._call(service, operation, ctx, labels)
+                    answer.headers.update(_request_id_headers(is_s3, rid))
+                    return answer
             if matched is None:
                 raise UnknownOperation(f"Unable to route {request.method} {raw_path} to an operation of {service.name}")
             operation, labels = matched
@@ -162,6 +179,8 @@ class Gateway:
             # S3 answers 206 for ranges although the model has no status member for it
             status = result.get("__status__", status)
             headers.update(_request_id_headers(is_s3, rid))
+            if is_s3 and "Origin" in request.headers:
+                headers.update(_s3_cors_headers(service, request, labels))
             if out is None:
                 payload = _payload_member(service.spec, operation)
                 if payload is not None:
@@ -173,7 +192,10 @@ class Gateway:
                         return await _stream(request, status, headers, value)
             return _response(request, status, headers, out)
         except AwsError as err:
-            return self._rest_xml_error(request, service, operation, err, rid, is_s3)
+            response = self._rest_xml_error(request, service, operation, err, rid, is_s3)
+            if is_s3 and "Origin" in request.headers and operation != "OptionsObject":
+                response.headers.update(_s3_cors_headers(service, request, labels))
+            return response
         except Exception:
             log.exception("request %s %s %s failed (request id %s)", service.name, operation, raw_path, rid)
             return self._rest_xml_error(request, service, operation, InternalFailure(), rid, is_s3)
@@ -307,6 +329,14 @@ def _payload_member(spec: dict[str, Any], operation: str) -> str | None:
     shape = spec["shapes"][output["shape"] if isinstance(output, dict) else output]
     payload = shape.get("payload")
     return str(payload) if payload else None
+
+
+def _s3_cors_headers(service: Service, request: web.BaseRequest, labels: Mapping[str, str]) -> dict[str, str]:
+    """S3 adds the matching CORS rule's Access-Control-* headers to any response to a request with an Origin
+    header (https://docs.aws.amazon.com/AmazonS3/latest/userguide/cors.html); the bucket's rules decide."""
+    headers: dict[str, str] = cast(Any, service).cors_headers(labels.get("Bucket"), request.method,
+                                                              request.headers["Origin"])
+    return headers
 
 
 def _request_id_headers(is_s3: bool, rid: str) -> dict[str, str]:

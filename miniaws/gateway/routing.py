@@ -40,6 +40,8 @@ class Route:
     scope: CredentialScope | None
     #: bucket from a virtual-hosted-style Host header, if any
     vhost_bucket: str | None = None
+    #: S3 only: the Host is a static-website endpoint (`<bucket>.s3-website.localhost`), served as a website
+    website: bool = False
 
 
 def bucket_from_host(host: str) -> str | None:
@@ -63,6 +65,15 @@ def bucket_from_host(host: str) -> str | None:
     return prefix or None
 
 
+def is_website_host(host: str) -> bool:
+    """S3 website endpoints have an `s3-website` or `s3-website-<region>` label (https://docs.aws.amazon.com/
+    AmazonS3/latest/userguide/WebsiteEndpoints.html); `<bucket>.s3-website.localhost` is the local form."""
+    if "s3-website" not in host:
+        return False
+    labels = host.rsplit(":", 1)[0].lower().split(".")
+    return any(label == "s3-website" or label.startswith("s3-website-") for label in labels)
+
+
 def resolve(headers: Mapping[str, str], query: Mapping[str, str]) -> Route:
     scope = credential_scope(headers.get("Authorization"), query)
     service: str | None = None
@@ -75,6 +86,9 @@ def resolve(headers: Mapping[str, str], query: Mapping[str, str]) -> Route:
     if service is None:
         service = "s3"
     vhost = None
+    website = False
     if service == "s3":
-        vhost = bucket_from_host(headers.get("Host", ""))
-    return Route(service, scope, vhost)
+        host = headers.get("Host", "")
+        vhost = bucket_from_host(host)
+        website = is_website_host(host)
+    return Route(service, scope, vhost, website)

@@ -46,10 +46,10 @@ def test_reset_clears_state(miniaws: MiniAws, s3: Any) -> None:
 
 def test_unimplemented_s3_operation_is_named(s3: Any, bucket: str) -> None:
     with pytest.raises(ClientError) as err:
-        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_bucket_logging(Bucket=bucket, BucketLoggingStatus={})
     error = err.value.response["Error"]
     assert error["Code"] == "NotImplemented"
-    assert "PutBucketVersioning" in error["Message"]
+    assert "PutBucketLogging" in error["Message"]
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
     # nothing was stored, the bucket still answers
     s3.head_bucket(Bucket=bucket)

@@ -48,10 +48,43 @@ SPEC: dict[str, Any] = {
             'http': {'method': 'DELETE', 'requestUri': '/{Bucket}', 'responseCode': 204},
             'input': {'shape': 'DeleteBucketRequest'},
         },
+        'DeleteBucketCors': {
+            'http': {'method': 'DELETE', 'requestUri': '/{Bucket}?cors', 'responseCode': 204},
+            'input': {'shape': 'DeleteBucketCorsRequest'},
+        },
+        'DeleteBucketEncryption': {
+            'http': {'method': 'DELETE', 'requestUri': '/{Bucket}?encryption', 'responseCode': 204},
+            'input': {'shape': 'DeleteBucketEncryptionRequest'},
+        },
+        'DeleteBucketLifecycle': {
+            'http': {'method': 'DELETE', 'requestUri': '/{Bucket}?lifecycle', 'responseCode': 204},
+            'input': {'shape': 'DeleteBucketLifecycleRequest'},
+        },
+        'DeleteBucketOwnershipControls': {
+            'http': {'method': 'DELETE', 'requestUri': '/{Bucket}?ownershipControls', 'responseCode': 204},
+            'input': {'shape': 'DeleteBucketOwnershipControlsRequest'},
+        },
+        'DeleteBucketPolicy': {
+            'http': {'method': 'DELETE', 'requestUri': '/{Bucket}?policy', 'responseCode': 204},
+            'input': {'shape': 'DeleteBucketPolicyRequest'},
+        },
+        'DeleteBucketTagging': {
+            'http': {'method': 'DELETE', 'requestUri': '/{Bucket}?tagging', 'responseCode': 204},
+            'input': {'shape': 'DeleteBucketTaggingRequest'},
+        },
+        'DeleteBucketWebsite': {
+            'http': {'method': 'DELETE', 'requestUri': '/{Bucket}?website', 'responseCode': 204},
+            'input': {'shape': 'DeleteBucketWebsiteRequest'},
+        },
         'DeleteObject': {
             'http': {'method': 'DELETE', 'requestUri': '/{Bucket}/{Key+}', 'responseCode': 204},
             'input': {'shape': 'DeleteObjectRequest'},
             'output': {'shape': 'DeleteObjectOutput'},
+        },
+        'DeleteObjectTagging': {
+            'http': {'method': 'DELETE', 'requestUri': '/{Bucket}/{Key+}?tagging', 'responseCode': 204},
+            'input': {'shape': 'DeleteObjectTaggingRequest'},
+            'output': {'shape': 'DeleteObjectTaggingOutput'},
         },
         'DeleteObjects': {
             'http': {'method': 'POST', 'requestUri': '/{Bucket}?delete'},
@@ -59,10 +92,69 @@ SPEC: dict[str, Any] = {
             'input': {'shape': 'DeleteObjectsRequest'},
             'output': {'shape': 'DeleteObjectsOutput'},
         },
+        'DeletePublicAccessBlock': {
+            'http': {'method': 'DELETE', 'requestUri': '/{Bucket}?publicAccessBlock', 'responseCode': 204},
+            'input': {'shape': 'DeletePublicAccessBlockRequest'},
+        },
+        'GetBucketAcl': {
+            'http': {'method': 'GET', 'requestUri': '/{Bucket}?acl'},
+            'input': {'shape': 'GetBucketAclRequest'},
+            'output': {'shape': 'GetBucketAclOutput'},
+        },
+        'GetBucketCors': {
+            'http': {'method': 'GET', 'requestUri': '/{Bucket}?cors'},
+            'input': {'shape': 'GetBucketCorsRequest'},
+            'output': {'shape': 'GetBucketCorsOutput'},
+        },
+        'GetBucketEncryption': {
+            'http': {'method': 'GET', 'requestUri': '/{Bucket}?encryption'},
+            'input': {'shape': 'GetBucketEncryptionRequest'},
+            'output': {'shape': 'GetBucketEncryptionOutput'},
+        },
+        'GetBucketLifecycleConfiguration': {
+            'http': {'method': 'GET', 'requestUri': '/{Bucket}?lifecycle'},
+            'input': {'shape': 'GetBucketLifecycleConfigurationRequest'},
+            'output': {'shape': 'GetBucketLifecycleConfigurationOutput'},
+        },
         'GetBucketLocation': {
             'http': {'method': 'GET', 'requestUri': '/{Bucket}?location'},
             'input': {'shape': 'GetBucketLocationRequest'},
             'output': {'shape': 'GetBucketLocationOutput'},
+        },
+        'GetBucketNotificationConfiguration': {
+            'http': {'method': 'GET', 'requestUri': '/{Bucket}?notification'},
+            'input': {'shape': 'GetBucketNotificationConfigurationRequest'},
+            'output': {'shape': 'NotificationConfiguration'},
+        },
+        'GetBucketOwnershipControls': {
+            'http': {'method': 'GET', 'requestUri': '/{Bucket}?ownershipControls'},
+            'input': {'shape': 'GetBucketOwnershipControlsRequest'},
+            'output': {'shape': 'GetBucketOwnershipControlsOutput'},
+        },
+        'GetBucketPolicy': {
+            'http': {'method': 'GET', 'requestUri': '/{Bucket}?policy'},
+            'input': {'shape': 'GetBucketPolicyRequest'},
+            'output': {'shape': 'GetBucketPolicyOutput'},
+        },
+        'GetBucketPolicyStatus': {
+            'http': {'method': 'GET', 'requestUri': '/{Bucket}?policyStatus'},
+            'input': {'shape': 'GetBucketPolicyStatusRequest'},
+            'output': {'shape': 'GetBucketPolicyStatusOutput'},
+        },
+        'GetBucketTagging': {
+            'http': {'method': 'GET', 'requestUri': '/{Bucket}?tagging'},
+            'input': {'shape': 'GetBucketTaggingRequest'},
+            'output': {'shape': 'GetBucketTaggingOutput'},
+        },
+        'GetBucketVersioning': {
+            'http': {'method': 'GET', 'requestUri': '/{Bucket}?versioning'},
+            'input': {'shape': 'GetBucketVersioningRequest'},
+            'output': {'shape': 'GetBucketVersioningOutput'},
+        },
+        'GetBucketWebsite': {
+            'http': {'method': 'GET', 'requestUri': '/{Bucket}?website'},
+            'input': {'shape': 'GetBucketWebsiteRequest'},
+            'output': {'shape': 'GetBucketWebsiteOutput'},
         },
         'GetObject': {
             'errors': ['InvalidObjectState', 'NoSuchKey'],
@@ -84,6 +176,43 @@ SPEC: dict[str, Any] = {
             },
             'input': {'shape': 'GetObjectRequest'},
             'output': {'shape': 'GetObjectOutput'},
+        },
+        'GetObjectAcl': {
+            'errors': ['NoSuchKey'],
+            'http': {'method': 'GET', 'requestUri': '/{Bucket}/{Key+}?acl'},
+            'input': {'shape': 'GetObjectAclRequest'},
+            'output': {'shape': 'GetObjectAclOutput'},
+        },
+        'GetObjectAttributes': {
+            'errors': ['NoSuchKey'],
+            'http': {'method': 'GET', 'requestUri': '/{Bucket}/{Key+}?attributes'},
+            'input': {'shape': 'GetObjectAttributesRequest'},
+            'output': {'shape': 'GetObjectAttributesOutput'},
+        },
+        'GetObjectLegalHold': {
+            'http': {'method': 'GET', 'requestUri': '/{Bucket}/{Key+}?legal-hold'},
+            'input': {'shape': 'GetObjectLegalHoldRequest'},
+            'output': {'shape': 'GetObjectLegalHoldOutput'},
+        },
+        'GetObjectLockConfiguration': {
+            'http': {'method': 'GET', 'requestUri': '/{Bucket}?object-lock'},
+            'input': {'shape': 'GetObjectLockConfigurationRequest'},
+            'output': {'shape': 'GetObjectLockConfigurationOutput'},
+        },
+        'GetObjectRetention': {
+            'http': {'method': 'GET', 'requestUri': '/{Bucket}/{Key+}?retention'},
+            'input': {'shape': 'GetObjectRetentionRequest'},
+            'output': {'shape': 'GetObjectRetentionOutput'},
+        },
+        'GetObjectTagging': {
+            'http': {'method': 'GET', 'requestUri': '/{Bucket}/{Key+}?tagging'},
+            'input': {'shape': 'GetObjectTaggingRequest'},
+            'output': {'shape': 'GetObjectTaggingOutput'},
+        },
+        'GetPublicAccessBlock': {
+            'http': {'method': 'GET', 'requestUri': '/{Bucket}?publicAccessBlock'},
+            'input': {'shape': 'GetPublicAccessBlockRequest'},
+            'output': {'shape': 'GetPublicAccessBlockOutput'},
         },
         'HeadBucket': {
             'errors': ['NoSuchBucket'],
@@ -107,6 +236,11 @@ SPEC: dict[str, Any] = {
             'input': {'shape': 'ListMultipartUploadsRequest'},
             'output': {'shape': 'ListMultipartUploadsOutput'},
         },
+        'ListObjectVersions': {
+            'http': {'method': 'GET', 'requestUri': '/{Bucket}?versions'},
+            'input': {'shape': 'ListObjectVersionsRequest'},
+            'output': {'shape': 'ListObjectVersionsOutput'},
+        },
         'ListObjects': {
             'errors': ['NoSuchBucket'],
             'http': {'method': 'GET', 'requestUri': '/{Bucket}'},
@@ -124,12 +258,98 @@ SPEC: dict[str, Any] = {
             'input': {'shape': 'ListPartsRequest'},
             'output': {'shape': 'ListPartsOutput'},
         },
+        'PutBucketAcl': {
+            'http': {'method': 'PUT', 'requestUri': '/{Bucket}?acl'},
+            'httpChecksum': {'requestAlgorithmMember': 'ChecksumAlgorithm', 'requestChecksumRequired': True},
+            'input': {'shape': 'PutBucketAclRequest'},
+        },
+        'PutBucketCors': {
+            'http': {'method': 'PUT', 'requestUri': '/{Bucket}?cors'},
+            'httpChecksum': {'requestAlgorithmMember': 'ChecksumAlgorithm', 'requestChecksumRequired': True},
+            'input': {'shape': 'PutBucketCorsRequest'},
+        },
+        'PutBucketEncryption': {
+            'http': {'method': 'PUT', 'requestUri': '/{Bucket}?encryption'},
+            'httpChecksum': {'requestAlgorithmMember': 'ChecksumAlgorithm', 'requestChecksumRequired': True},
+            'input': {'shape': 'PutBucketEncryptionRequest'},
+        },
+        'PutBucketLifecycleConfiguration': {
+            'http': {'method': 'PUT', 'requestUri': '/{Bucket}?lifecycle'},
+            'httpChecksum': {'requestAlgorithmMember': 'ChecksumAlgorithm', 'requestChecksumRequired': True},
+            'input': {'shape': 'PutBucketLifecycleConfigurationRequest'},
+            'output': {'shape': 'PutBucketLifecycleConfigurationOutput'},
+        },
+        'PutBucketNotificationConfiguration': {
+            'http': {'method': 'PUT', 'requestUri': '/{Bucket}?notification'},
+            'input': {'shape': 'PutBucketNotificationConfigurationRequest'},
+        },
+        'PutBucketOwnershipControls': {
+            'http': {'method': 'PUT', 'requestUri': '/{Bucket}?ownershipControls'},
+            'httpChecksum': {'requestAlgorithmMember': 'ChecksumAlgorithm', 'requestChecksumRequired': True},
+            'input': {'shape': 'PutBucketOwnershipControlsRequest'},
+        },
+        'PutBucketPolicy': {
+            'http': {'method': 'PUT', 'requestUri': '/{Bucket}?policy'},
+            'httpChecksum': {'requestAlgorithmMember': 'ChecksumAlgorithm', 'requestChecksumRequired': True},
+            'input': {'shape': 'PutBucketPolicyRequest'},
+        },
+        'PutBucketTagging': {
+            'http': {'method': 'PUT', 'requestUri': '/{Bucket}?tagging'},
+            'httpChecksum': {'requestAlgorithmMember': 'ChecksumAlgorithm', 'requestChecksumRequired': True},
+            'input': {'shape': 'PutBucketTaggingRequest'},
+        },
+        'PutBucketVersioning': {
+            'http': {'method': 'PUT', 'requestUri': '/{Bucket}?versioning'},
+            'httpChecksum': {'requestAlgorithmMember': 'ChecksumAlgorithm', 'requestChecksumRequired': True},
+            'input': {'shape': 'PutBucketVersioningRequest'},
+        },
+        'PutBucketWebsite': {
+            'http': {'method': 'PUT', 'requestUri': '/{Bucket}?website'},
+            'httpChecksum': {'requestAlgorithmMember': 'ChecksumAlgorithm', 'requestChecksumRequired': True},
+            'input': {'shape': 'PutBucketWebsiteRequest'},
+        },
         'PutObject': {
             'errors': ['EncryptionTypeMismatch', 'InvalidRequest', 'InvalidWriteOffset', 'TooManyParts'],
             'http': {'method': 'PUT', 'requestUri': '/{Bucket}/{Key+}'},
             'httpChecksum': {'requestAlgorithmMember': 'ChecksumAlgorithm', 'requestChecksumRequired': False},
             'input': {'shape': 'PutObjectRequest'},
             'output': {'shape': 'PutObjectOutput'},
+        },
+        'PutObjectAcl': {
+            'errors': ['NoSuchKey'],
+            'http': {'method': 'PUT', 'requestUri': '/{Bucket}/{Key+}?acl'},
+            'httpChecksum': {'requestAlgorithmMember': 'ChecksumAlgorithm', 'requestChecksumRequired': True},
+            'input': {'shape': 'PutObjectAclRequest'},
+            'output': {'shape': 'PutObjectAclOutput'},
+        },
+        'PutObjectLegalHold': {
+            'http': {'method': 'PUT', 'requestUri': '/{Bucket}/{Key+}?legal-hold'},
+            'httpChecksum': {'requestAlgorithmMember': 'ChecksumAlgorithm', 'requestChecksumRequired': True},
+            'input': {'shape': 'PutObjectLegalHoldRequest'},
+            'output': {'shape': 'PutObjectLegalHoldOutput'},
+        },
+        'PutObjectLockConfiguration': {
+            'http': {'method': 'PUT', 'requestUri': '/{Bucket}?object-lock'},
+            'httpChecksum': {'requestAlgorithmMember': 'ChecksumAlgorithm', 'requestChecksumRequired': True},
+            'input': {'shape': 'PutObjectLockConfigurationRequest'},
+            'output': {'shape': 'PutObjectLockConfigurationOutput'},
+        },
+        'PutObjectRetention': {
+            'http': {'method': 'PUT', 'requestUri': '/{Bucket}/{Key+}?retention'},
+            'httpChecksum': {'requestAlgorithmMember': 'ChecksumAlgorithm', 'requestChecksumRequired': True},
+            'input': {'shape': 'PutObjectRetentionRequest'},
+            'output': {'shape': 'PutObjectRetentionOutput'},
+        },
+        'PutObjectTagging': {
+            'http': {'method': 'PUT', 'requestUri': '/{Bucket}/{Key+}?tagging'},
+            'httpChecksum': {'requestAlgorithmMember': 'ChecksumAlgorithm', 'requestChecksumRequired': True},
+            'input': {'shape': 'PutObjectTaggingRequest'},
+            'output': {'shape': 'PutObjectTaggingOutput'},
+        },
+        'PutPublicAccessBlock': {
+            'http': {'method': 'PUT', 'requestUri': '/{Bucket}?publicAccessBlock'},
+            'httpChecksum': {'requestAlgorithmMember': 'ChecksumAlgorithm', 'requestChecksumRequired': True},
+            'input': {'shape': 'PutPublicAccessBlockRequest'},
         },
         'UploadPart': {
             'http': {'method': 'PUT', 'requestUri': '/{Bucket}/{Key+}'},
@@ -640,6 +860,10 @@ SPEC: dict[str, Any] = {
     ],
     'shapes': {
         'AbortDate': {'type': 'timestamp'},
+        'AbortIncompleteMultipartUpload': {
+            'members': {'DaysAfterInitiation': {'shape': 'DaysAfterInitiation'}},
+            'type': 'structure',
+        },
         'AbortMultipartUploadOutput': {
             'members': {
                 'RequestCharged': {
@@ -685,10 +909,27 @@ SPEC: dict[str, Any] = {
         },
         'AbortRuleId': {'type': 'string'},
         'AcceptRanges': {'type': 'string'},
+        'AccessControlPolicy': {
+            'members': {
+                'Grants': {'locationName': 'AccessControlList', 'shape': 'Grants'},
+                'Owner': {'shape': 'Owner'},
+            },
+            'type': 'structure',
+        },
         'AccessPointAlias': {'type': 'boolean'},
         'AccountId': {'type': 'string'},
+        'AllowedHeader': {'type': 'string'},
+        'AllowedHeaders': {'flattened': True, 'member': {'shape': 'AllowedHeader'}, 'type': 'list'},
+        'AllowedMethod': {'type': 'string'},
+        'AllowedMethods': {'flattened': True, 'member': {'shape': 'AllowedMethod'}, 'type': 'list'},
+        'AllowedOrigin': {'type': 'string'},
+        'AllowedOrigins': {'flattened': True, 'member': {'shape': 'AllowedOrigin'}, 'type': 'list'},
         'AnnotationDirective': {'enum': ['COPY', 'EXCLUDE'], 'type': 'string'},
         'ArchiveStatus': {'enum': ['ARCHIVE_ACCESS', 'DEEP_ARCHIVE_ACCESS'], 'type': 'string'},
+        'BlockedEncryptionTypes': {
+            'members': {'EncryptionType': {'shape': 'EncryptionTypeList'}},
+            'type': 'structure',
+        },
         'Body': {'type': 'blob'},
         'Bucket': {
             'members': {
@@ -720,6 +961,11 @@ SPEC: dict[str, Any] = {
             'type': 'structure',
         },
         'BucketKeyEnabled': {'type': 'boolean'},
+        'BucketLifecycleConfiguration': {
+            'members': {'Rules': {'locationName': 'Rule', 'shape': 'LifecycleRules'}},
+            'required': ['Rules'],
+            'type': 'structure',
+        },
         'BucketLocationConstraint': {
             'enum': [
                 'af-south-1',
@@ -768,9 +1014,44 @@ SPEC: dict[str, Any] = {
         'BucketNamespace': {'enum': ['account-regional', 'global'], 'type': 'string'},
         'BucketRegion': {'type': 'string'},
         'BucketType': {'enum': ['Directory'], 'type': 'string'},
+        'BucketVersioningStatus': {'enum': ['Enabled', 'Suspended'], 'type': 'string'},
         'Buckets': {'member': {'locationName': 'Bucket', 'shape': 'Bucket'}, 'type': 'list'},
         'BypassGovernanceRetention': {'type': 'boolean'},
+        'CORSConfiguration': {
+            'members': {'CORSRules': {'locationName': 'CORSRule', 'shape': 'CORSRules'}},
+            'required': ['CORSRules'],
+            'type': 'structure',
+        },
+        'CORSRule': {
+            'members': {
+                'AllowedHeaders': {'locationName': 'AllowedHeader', 'shape': 'AllowedHeaders'},
+                'AllowedMethods': {'locationName': 'AllowedMethod', 'shape': 'AllowedMethods'},
+                'AllowedOrigins': {'locationName': 'AllowedOrigin', 'shape': 'AllowedOrigins'},
+                'ExposeHeaders': {'locationName': 'ExposeHeader', 'shape': 'ExposeHeaders'},
+                'ID': {'shape': 'ID'},
+                'MaxAgeSeconds': {'shape': 'MaxAgeSeconds'},
+            },
+            'required': ['AllowedMethods', 'AllowedOrigins'],
+            'type': 'structure',
+        },
+        'CORSRules': {'flattened': True, 'member': {'shape': 'CORSRule'}, 'type': 'list'},
         'CacheControl': {'type': 'string'},
+        'Checksum': {
+            'members': {
+                'ChecksumCRC32': {'shape': 'ChecksumCRC32'},
+                'ChecksumCRC32C': {'shape': 'ChecksumCRC32C'},
+                'ChecksumCRC64NVME': {'shape': 'ChecksumCRC64NVME'},
+                'ChecksumMD5': {'shape': 'ChecksumMD5'},
+                'ChecksumSHA1': {'shape': 'ChecksumSHA1'},
+                'ChecksumSHA256': {'shape': 'ChecksumSHA256'},
+                'ChecksumSHA512': {'shape': 'ChecksumSHA512'},
+                'ChecksumType': {'shape': 'ChecksumType'},
+                'ChecksumXXHASH128': {'shape': 'ChecksumXXHASH128'},
+                'ChecksumXXHASH3': {'shape': 'ChecksumXXHASH3'},
+                'ChecksumXXHASH64': {'shape': 'ChecksumXXHASH64'},
+            },
+            'type': 'structure',
+        },
         'ChecksumAlgorithm': {
             'enum': [
                 'CRC32',
@@ -989,6 +1270,14 @@ SPEC: dict[str, Any] = {
             'type': 'structure',
         },
         'CompletedPartList': {'flattened': True, 'member': {'shape': 'CompletedPart'}, 'type': 'list'},
+        'Condition': {
+            'members': {
+                'HttpErrorCodeReturnedEquals': {'shape': 'HttpErrorCodeReturnedEquals'},
+                'KeyPrefixEquals': {'shape': 'KeyPrefixEquals'},
+            },
+            'type': 'structure',
+        },
+        'ConfirmRemoveSelfBucketAccess': {'type': 'boolean'},
         'ContentDisposition': {'type': 'string'},
         'ContentEncoding': {'type': 'string'},
         'ContentLanguage': {'type': 'string'},
@@ -1584,12 +1873,84 @@ SPEC: dict[str, Any] = {
         },
         'CreationDate': {'type': 'timestamp'},
         'DataRedundancy': {'enum': ['SingleAvailabilityZone', 'SingleLocalZone'], 'type': 'string'},
+        'Date': {'timestampFormat': 'iso8601', 'type': 'timestamp'},
+        'Days': {'type': 'integer'},
+        'DaysAfterInitiation': {'type': 'integer'},
+        'DefaultRetention': {
+            'members': {
+                'Days': {'shape': 'Days'},
+                'DefaultEventHold': {'shape': 'EventHoldDuration'},
+                'Mode': {'shape': 'ObjectLockRetentionMode'},
+                'Years': {'shape': 'Years'},
+            },
+            'type': 'structure',
+        },
         'Delete': {
             'members': {
                 'Objects': {'locationName': 'Object', 'shape': 'ObjectIdentifierList'},
                 'Quiet': {'shape': 'Quiet'},
             },
             'required': ['Objects'],
+            'type': 'structure',
+        },
+        'DeleteBucketCorsRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+            },
+            'required': ['Bucket'],
+            'type': 'structure',
+        },
+        'DeleteBucketEncryptionRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+            },
+            'required': ['Bucket'],
+            'type': 'structure',
+        },
+        'DeleteBucketLifecycleRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+            },
+            'required': ['Bucket'],
+            'type': 'structure',
+        },
+        'DeleteBucketOwnershipControlsRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+            },
+            'required': ['Bucket'],
+            'type': 'structure',
+        },
+        'DeleteBucketPolicyRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+            },
+            'required': ['Bucket'],
             'type': 'structure',
         },
         'DeleteBucketRequest': {
@@ -1604,8 +1965,43 @@ SPEC: dict[str, Any] = {
             'required': ['Bucket'],
             'type': 'structure',
         },
+        'DeleteBucketTaggingRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+            },
+            'required': ['Bucket'],
+            'type': 'structure',
+        },
+        'DeleteBucketWebsiteRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+            },
+            'required': ['Bucket'],
+            'type': 'structure',
+        },
         'DeleteMarker': {'type': 'boolean'},
+        'DeleteMarkerEntry': {
+            'members': {
+                'IsLatest': {'shape': 'IsLatest'},
+                'Key': {'shape': 'ObjectKey'},
+                'LastModified': {'shape': 'LastModified'},
+                'Owner': {'shape': 'Owner'},
+                'VersionId': {'shape': 'ObjectVersionId'},
+            },
+            'type': 'structure',
+        },
         'DeleteMarkerVersionId': {'type': 'string'},
+        'DeleteMarkers': {'flattened': True, 'member': {'shape': 'DeleteMarkerEntry'}, 'type': 'list'},
         'DeleteObjectOutput': {
             'members': {
                 'DeleteMarker': {
@@ -1666,6 +2062,34 @@ SPEC: dict[str, Any] = {
             'required': ['Bucket', 'Key'],
             'type': 'structure',
         },
+        'DeleteObjectTaggingOutput': {
+            'members': {
+                'VersionId': {
+                    'location': 'header',
+                    'locationName': 'x-amz-version-id',
+                    'shape': 'ObjectVersionId',
+                },
+            },
+            'type': 'structure',
+        },
+        'DeleteObjectTaggingRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+                'Key': {'location': 'uri', 'locationName': 'Key', 'shape': 'ObjectKey'},
+                'VersionId': {
+                    'location': 'querystring',
+                    'locationName': 'versionId',
+                    'shape': 'ObjectVersionId',
+                },
+            },
+            'required': ['Bucket', 'Key'],
+            'type': 'structure',
+        },
         'DeleteObjectsOutput': {
             'locationName': 'DeleteResult',
             'members': {
@@ -1713,6 +2137,18 @@ SPEC: dict[str, Any] = {
             'required': ['Bucket', 'Delete'],
             'type': 'structure',
         },
+        'DeletePublicAccessBlockRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+            },
+            'required': ['Bucket'],
+            'type': 'structure',
+        },
         'DeletedObject': {
             'members': {
                 'DeleteMarker': {'shape': 'DeleteMarker'},
@@ -1726,7 +2162,14 @@ SPEC: dict[str, Any] = {
         'Delimiter': {'type': 'string'},
         'DisplayName': {'type': 'string'},
         'ETag': {'type': 'string'},
+        'EmailAddress': {'type': 'string'},
         'EncodingType': {'enum': ['url'], 'type': 'string'},
+        'EncryptionType': {'enum': ['NONE', 'SSE-C'], 'type': 'string'},
+        'EncryptionTypeList': {
+            'flattened': True,
+            'member': {'locationName': 'EncryptionType', 'shape': 'EncryptionType'},
+            'type': 'list',
+        },
         'EncryptionTypeMismatch': {
             'error': {'httpStatusCode': 400},
             'exception': True,
@@ -1742,16 +2185,447 @@ SPEC: dict[str, Any] = {
             },
             'type': 'structure',
         },
+        'ErrorDocument': {
+            'members': {'Key': {'shape': 'ObjectKey'}},
+            'required': ['Key'],
+            'type': 'structure',
+        },
         'Errors': {'flattened': True, 'member': {'shape': 'Error'}, 'type': 'list'},
+        'Event': {
+            'enum': [
+                's3:ReducedRedundancyLostObject',
+                's3:ObjectCreated:*',
+                's3:ObjectCreated:Put',
+                's3:ObjectCreated:Post',
+                's3:ObjectCreated:Copy',
+                's3:ObjectCreated:CompleteMultipartUpload',
+                's3:ObjectRemoved:*',
+                's3:ObjectRemoved:Delete',
+                's3:ObjectRemoved:DeleteMarkerCreated',
+                's3:ObjectRestore:*',
+                's3:ObjectRestore:Post',
+                's3:ObjectRestore:Completed',
+                's3:Replication:*',
+                's3:Replication:OperationFailedReplication',
+                's3:Replication:OperationNotTracked',
+                's3:Replication:OperationMissedThreshold',
+                's3:Replication:OperationReplicatedAfterThreshold',
+                's3:ObjectRestore:Delete',
+                's3:LifecycleTransition',
+                's3:IntelligentTiering',
+                's3:ObjectAcl:Put',
+                's3:LifecycleExpiration:*',
+                's3:LifecycleExpiration:Delete',
+                's3:LifecycleExpiration:DeleteMarkerCreated',
+                's3:ObjectTagging:*',
+                's3:ObjectTagging:Put',
+                's3:ObjectTagging:Delete',
+                's3:ObjectAnnotation:*',
+                's3:ObjectAnnotation:Put',
+                's3:ObjectAnnotation:Delete',
+                's3:ObjectRetention:Put',
+            ],
+            'type': 'string',
+        },
+        'EventBridgeConfiguration': {'members': {}, 'type': 'structure'},
+        'EventHoldDuration': {
+            'members': {'Days': {'shape': 'Days'}, 'Years': {'shape': 'Years'}},
+            'type': 'structure',
+        },
+        'EventList': {'flattened': True, 'member': {'shape': 'Event'}, 'type': 'list'},
         'Expiration': {'type': 'string'},
+        'ExpirationStatus': {'enum': ['Enabled', 'Disabled'], 'type': 'string'},
+        'ExpiredObjectDeleteMarker': {'type': 'boolean'},
         'Expires': {'type': 'timestamp'},
+        'ExposeHeader': {'type': 'string'},
+        'ExposeHeaders': {'flattened': True, 'member': {'shape': 'ExposeHeader'}, 'type': 'list'},
         'FetchOwner': {'type': 'boolean'},
+        'FilterRule': {
+            'members': {'Name': {'shape': 'FilterRuleName'}, 'Value': {'shape': 'FilterRuleValue'}},
+            'type': 'structure',
+        },
+        'FilterRuleList': {'flattened': True, 'member': {'shape': 'FilterRule'}, 'type': 'list'},
+        'FilterRuleName': {'enum': ['prefix', 'suffix'], 'type': 'string'},
+        'FilterRuleValue': {'type': 'string'},
+        'GetBucketAclOutput': {
+            'locationName': 'AccessControlPolicy',
+            'members': {
+                'Grants': {'locationName': 'AccessControlList', 'shape': 'Grants'},
+                'Owner': {'shape': 'Owner'},
+            },
+            'type': 'structure',
+        },
+        'GetBucketAclRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+            },
+            'required': ['Bucket'],
+            'type': 'structure',
+        },
+        'GetBucketCorsOutput': {
+            'locationName': 'CORSConfiguration',
+            'members': {'CORSRules': {'locationName': 'CORSRule', 'shape': 'CORSRules'}},
+            'type': 'structure',
+        },
+        'GetBucketCorsRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+            },
+            'required': ['Bucket'],
+            'type': 'structure',
+        },
+        'GetBucketEncryptionOutput': {
+            'members': {'ServerSideEncryptionConfiguration': {'shape': 'ServerSideEncryptionConfiguration'}},
+            'payload': 'ServerSideEncryptionConfiguration',
+            'type': 'structure',
+        },
+        'GetBucketEncryptionRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+            },
+            'required': ['Bucket'],
+            'type': 'structure',
+        },
+        'GetBucketLifecycleConfigurationOutput': {
+            'locationName': 'LifecycleConfiguration',
+            'members': {
+                'Rules': {'locationName': 'Rule', 'shape': 'LifecycleRules'},
+                'TransitionDefaultMinimumObjectSize': {
+                    'location': 'header',
+                    'locationName': 'x-amz-transition-default-minimum-object-size',
+                    'shape': 'TransitionDefaultMinimumObjectSize',
+                },
+            },
+            'type': 'structure',
+        },
+        'GetBucketLifecycleConfigurationRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+            },
+            'required': ['Bucket'],
+            'type': 'structure',
+        },
         'GetBucketLocationOutput': {
             'locationName': 'LocationConstraint',
             'members': {'LocationConstraint': {'shape': 'BucketLocationConstraint', 'xmlText': True}},
             'type': 'structure',
         },
         'GetBucketLocationRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+            },
+            'required': ['Bucket'],
+            'type': 'structure',
+        },
+        'GetBucketNotificationConfigurationRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+            },
+            'required': ['Bucket'],
+            'type': 'structure',
+        },
+        'GetBucketOwnershipControlsOutput': {
+            'members': {'OwnershipControls': {'shape': 'OwnershipControls'}},
+            'payload': 'OwnershipControls',
+            'type': 'structure',
+        },
+        'GetBucketOwnershipControlsRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+            },
+            'required': ['Bucket'],
+            'type': 'structure',
+        },
+        'GetBucketPolicyOutput': {
+            'members': {'Policy': {'shape': 'Policy'}},
+            'payload': 'Policy',
+            'type': 'structure',
+        },
+        'GetBucketPolicyRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+            },
+            'required': ['Bucket'],
+            'type': 'structure',
+        },
+        'GetBucketPolicyStatusOutput': {
+            'members': {'PolicyStatus': {'shape': 'PolicyStatus'}},
+            'payload': 'PolicyStatus',
+            'type': 'structure',
+        },
+        'GetBucketPolicyStatusRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+            },
+            'required': ['Bucket'],
+            'type': 'structure',
+        },
+        'GetBucketTaggingOutput': {
+            'locationName': 'Tagging',
+            'members': {'TagSet': {'shape': 'TagSet'}},
+            'required': ['TagSet'],
+            'type': 'structure',
+        },
+        'GetBucketTaggingRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+            },
+            'required': ['Bucket'],
+            'type': 'structure',
+        },
+        'GetBucketVersioningOutput': {
+            'locationName': 'VersioningConfiguration',
+            'members': {
+                'MFADelete': {'locationName': 'MfaDelete', 'shape': 'MFADeleteStatus'},
+                'Status': {'shape': 'BucketVersioningStatus'},
+            },
+            'type': 'structure',
+        },
+        'GetBucketVersioningRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+            },
+            'required': ['Bucket'],
+            'type': 'structure',
+        },
+        'GetBucketWebsiteOutput': {
+            'locationName': 'WebsiteConfiguration',
+            'members': {
+                'ErrorDocument': {'shape': 'ErrorDocument'},
+                'IndexDocument': {'shape': 'IndexDocument'},
+                'RedirectAllRequestsTo': {'shape': 'RedirectAllRequestsTo'},
+                'RoutingRules': {'shape': 'RoutingRules'},
+            },
+            'type': 'structure',
+        },
+        'GetBucketWebsiteRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+            },
+            'required': ['Bucket'],
+            'type': 'structure',
+        },
+        'GetObjectAclOutput': {
+            'locationName': 'AccessControlPolicy',
+            'members': {
+                'Grants': {'locationName': 'AccessControlList', 'shape': 'Grants'},
+                'Owner': {'shape': 'Owner'},
+                'RequestCharged': {
+                    'location': 'header',
+                    'locationName': 'x-amz-request-charged',
+                    'shape': 'RequestCharged',
+                },
+            },
+            'type': 'structure',
+        },
+        'GetObjectAclRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+                'Key': {'location': 'uri', 'locationName': 'Key', 'shape': 'ObjectKey'},
+                'RequestPayer': {
+                    'location': 'header',
+                    'locationName': 'x-amz-request-payer',
+                    'shape': 'RequestPayer',
+                },
+                'VersionId': {
+                    'location': 'querystring',
+                    'locationName': 'versionId',
+                    'shape': 'ObjectVersionId',
+                },
+            },
+            'required': ['Bucket', 'Key'],
+            'type': 'structure',
+        },
+        'GetObjectAttributesOutput': {
+            'locationName': 'GetObjectAttributesResponse',
+            'members': {
+                'Checksum': {'shape': 'Checksum'},
+                'DeleteMarker': {
+                    'location': 'header',
+                    'locationName': 'x-amz-delete-marker',
+                    'shape': 'DeleteMarker',
+                },
+                'ETag': {'shape': 'ETag'},
+                'LastModified': {
+                    'location': 'header',
+                    'locationName': 'Last-Modified',
+                    'shape': 'LastModified',
+                },
+                'ObjectParts': {'shape': 'GetObjectAttributesParts'},
+                'ObjectSize': {'shape': 'ObjectSize'},
+                'RequestCharged': {
+                    'location': 'header',
+                    'locationName': 'x-amz-request-charged',
+                    'shape': 'RequestCharged',
+                },
+                'StorageClass': {'shape': 'StorageClass'},
+                'VersionId': {
+                    'location': 'header',
+                    'locationName': 'x-amz-version-id',
+                    'shape': 'ObjectVersionId',
+                },
+            },
+            'type': 'structure',
+        },
+        'GetObjectAttributesParts': {
+            'members': {
+                'IsTruncated': {'shape': 'IsTruncated'},
+                'MaxParts': {'shape': 'MaxParts'},
+                'NextPartNumberMarker': {'shape': 'NextPartNumberMarker'},
+                'PartNumberMarker': {'shape': 'PartNumberMarker'},
+                'Parts': {'locationName': 'Part', 'shape': 'PartsList'},
+                'TotalPartsCount': {'locationName': 'PartsCount', 'shape': 'PartsCount'},
+            },
+            'type': 'structure',
+        },
+        'GetObjectAttributesRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+                'Key': {'location': 'uri', 'locationName': 'Key', 'shape': 'ObjectKey'},
+                'MaxParts': {'location': 'header', 'locationName': 'x-amz-max-parts', 'shape': 'MaxParts'},
+                'ObjectAttributes': {
+                    'location': 'header',
+                    'locationName': 'x-amz-object-attributes',
+                    'shape': 'ObjectAttributesList',
+                },
+                'PartNumberMarker': {
+                    'location': 'header',
+                    'locationName': 'x-amz-part-number-marker',
+                    'shape': 'PartNumberMarker',
+                },
+                'RequestPayer': {
+                    'location': 'header',
+                    'locationName': 'x-amz-request-payer',
+                    'shape': 'RequestPayer',
+                },
+                'SSECustomerAlgorithm': {
+                    'location': 'header',
+                    'locationName': 'x-amz-server-side-encryption-customer-algorithm',
+                    'shape': 'SSECustomerAlgorithm',
+                },
+                'SSECustomerKey': {
+                    'location': 'header',
+                    'locationName': 'x-amz-server-side-encryption-customer-key',
+                    'shape': 'SSECustomerKey',
+                },
+                'SSECustomerKeyMD5': {
+                    'location': 'header',
+                    'locationName': 'x-amz-server-side-encryption-customer-key-MD5',
+                    'shape': 'SSECustomerKeyMD5',
+                },
+                'VersionId': {
+                    'location': 'querystring',
+                    'locationName': 'versionId',
+                    'shape': 'ObjectVersionId',
+                },
+            },
+            'required': ['Bucket', 'Key', 'ObjectAttributes'],
+            'type': 'structure',
+        },
+        'GetObjectLegalHoldOutput': {
+            'members': {'LegalHold': {'locationName': 'LegalHold', 'shape': 'ObjectLockLegalHold'}},
+            'payload': 'LegalHold',
+            'type': 'structure',
+        },
+        'GetObjectLegalHoldRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+                'Key': {'location': 'uri', 'locationName': 'Key', 'shape': 'ObjectKey'},
+                'RequestPayer': {
+                    'location': 'header',
+                    'locationName': 'x-amz-request-payer',
+                    'shape': 'RequestPayer',
+                },
+                'VersionId': {
+                    'location': 'querystring',
+                    'locationName': 'versionId',
+                    'shape': 'ObjectVersionId',
+                },
+            },
+            'required': ['Bucket', 'Key'],
+            'type': 'structure',
+        },
+        'GetObjectLockConfigurationOutput': {
+            'members': {'ObjectLockConfiguration': {'shape': 'ObjectLockConfiguration'}},
+            'payload': 'ObjectLockConfiguration',
+            'type': 'structure',
+        },
+        'GetObjectLockConfigurationRequest': {
             'members': {
                 'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
                 'ExpectedBucketOwner': {
@@ -2070,11 +2944,109 @@ SPEC: dict[str, Any] = {
             'required': ['Bucket', 'Key'],
             'type': 'structure',
         },
+        'GetObjectRetentionOutput': {
+            'members': {'Retention': {'locationName': 'Retention', 'shape': 'ObjectLockRetention'}},
+            'payload': 'Retention',
+            'type': 'structure',
+        },
+        'GetObjectRetentionRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+                'Key': {'location': 'uri', 'locationName': 'Key', 'shape': 'ObjectKey'},
+                'RequestPayer': {
+                    'location': 'header',
+                    'locationName': 'x-amz-request-payer',
+                    'shape': 'RequestPayer',
+                },
+                'VersionId': {
+                    'location': 'querystring',
+                    'locationName': 'versionId',
+                    'shape': 'ObjectVersionId',
+                },
+            },
+            'required': ['Bucket', 'Key'],
+            'type': 'structure',
+        },
+        'GetObjectTaggingOutput': {
+            'locationName': 'Tagging',
+            'members': {
+                'TagSet': {'shape': 'TagSet'},
+                'VersionId': {
+                    'location': 'header',
+                    'locationName': 'x-amz-version-id',
+                    'shape': 'ObjectVersionId',
+                },
+            },
+            'required': ['TagSet'],
+            'type': 'structure',
+        },
+        'GetObjectTaggingRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+                'Key': {'location': 'uri', 'locationName': 'Key', 'shape': 'ObjectKey'},
+                'RequestPayer': {
+                    'location': 'header',
+                    'locationName': 'x-amz-request-payer',
+                    'shape': 'RequestPayer',
+                },
+                'VersionId': {
+                    'location': 'querystring',
+                    'locationName': 'versionId',
+                    'shape': 'ObjectVersionId',
+                },
+            },
+            'required': ['Bucket', 'Key'],
+            'type': 'structure',
+        },
+        'GetPublicAccessBlockOutput': {
+            'members': {'PublicAccessBlockConfiguration': {'shape': 'PublicAccessBlockConfiguration'}},
+            'payload': 'PublicAccessBlockConfiguration',
+            'type': 'structure',
+        },
+        'GetPublicAccessBlockRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+            },
+            'required': ['Bucket'],
+            'type': 'structure',
+        },
+        'Grant': {
+            'members': {'Grantee': {'shape': 'Grantee'}, 'Permission': {'shape': 'Permission'}},
+            'type': 'structure',
+        },
         'GrantFullControl': {'type': 'string'},
         'GrantRead': {'type': 'string'},
         'GrantReadACP': {'type': 'string'},
         'GrantWrite': {'type': 'string'},
         'GrantWriteACP': {'type': 'string'},
+        'Grantee': {
+            'members': {
+                'DisplayName': {'shape': 'DisplayName'},
+                'EmailAddress': {'shape': 'EmailAddress'},
+                'ID': {'shape': 'ID'},
+                'Type': {'locationName': 'xsi:type', 'shape': 'Type', 'xmlAttribute': True},
+                'URI': {'shape': 'URI'},
+            },
+            'required': ['Type'],
+            'type': 'structure',
+            'xmlNamespace': {'prefix': 'xsi', 'uri': 'http://www.w3.org/2001/XMLSchema-instance'},
+        },
+        'Grants': {'member': {'locationName': 'Grant', 'shape': 'Grant'}, 'type': 'list'},
         'HeadBucketOutput': {
             'members': {
                 'AccessPointAlias': {
@@ -2427,6 +3399,9 @@ SPEC: dict[str, Any] = {
             'required': ['Bucket', 'Key'],
             'type': 'structure',
         },
+        'HostName': {'type': 'string'},
+        'HttpErrorCodeReturnedEquals': {'type': 'string'},
+        'HttpRedirectCode': {'type': 'string'},
         'ID': {'type': 'string'},
         'IfMatch': {'type': 'string'},
         'IfMatchInitiatedTime': {'timestampFormat': 'rfc822', 'type': 'timestamp'},
@@ -2435,6 +3410,11 @@ SPEC: dict[str, Any] = {
         'IfModifiedSince': {'type': 'timestamp'},
         'IfNoneMatch': {'type': 'string'},
         'IfUnmodifiedSince': {'type': 'timestamp'},
+        'IndexDocument': {
+            'members': {'Suffix': {'shape': 'Suffix'}},
+            'required': ['Suffix'],
+            'type': 'structure',
+        },
         'Initiated': {'type': 'timestamp'},
         'Initiator': {
             'members': {'DisplayName': {'shape': 'DisplayName'}, 'ID': {'shape': 'ID'}},
@@ -2462,12 +3442,77 @@ SPEC: dict[str, Any] = {
             'members': {},
             'type': 'structure',
         },
+        'IsLatest': {'type': 'boolean'},
+        'IsPublic': {'type': 'boolean'},
         'IsRestoreInProgress': {'type': 'boolean'},
         'IsTruncated': {'type': 'boolean'},
         'KeyCount': {'type': 'integer'},
         'KeyMarker': {'type': 'string'},
+        'KeyPrefixEquals': {'type': 'string'},
+        'LambdaFunctionArn': {'type': 'string'},
+        'LambdaFunctionConfiguration': {
+            'members': {
+                'Events': {'locationName': 'Event', 'shape': 'EventList'},
+                'Filter': {'shape': 'NotificationConfigurationFilter'},
+                'Id': {'shape': 'NotificationId'},
+                'LambdaFunctionArn': {'locationName': 'CloudFunction', 'shape': 'LambdaFunctionArn'},
+            },
+            'required': ['LambdaFunctionArn', 'Events'],
+            'type': 'structure',
+        },
+        'LambdaFunctionConfigurationList': {
+            'flattened': True,
+            'member': {'shape': 'LambdaFunctionConfiguration'},
+            'type': 'list',
+        },
         'LastModified': {'type': 'timestamp'},
         'LastModifiedTime': {'timestampFormat': 'rfc822', 'type': 'timestamp'},
+        'LifecycleExpiration': {
+            'members': {
+                'Date': {'shape': 'Date'},
+                'Days': {'shape': 'Days'},
+                'ExpiredObjectDeleteMarker': {'shape': 'ExpiredObjectDeleteMarker'},
+            },
+            'type': 'structure',
+        },
+        'LifecycleRule': {
+            'members': {
+                'AbortIncompleteMultipartUpload': {'shape': 'AbortIncompleteMultipartUpload'},
+                'Expiration': {'shape': 'LifecycleExpiration'},
+                'Filter': {'shape': 'LifecycleRuleFilter'},
+                'ID': {'shape': 'ID'},
+                'NoncurrentVersionExpiration': {'shape': 'NoncurrentVersionExpiration'},
+                'NoncurrentVersionTransitions': {
+                    'locationName': 'NoncurrentVersionTransition',
+                    'shape': 'NoncurrentVersionTransitionList',
+                },
+                'Prefix': {'shape': 'Prefix'},
+                'Status': {'shape': 'ExpirationStatus'},
+                'Transitions': {'locationName': 'Transition', 'shape': 'TransitionList'},
+            },
+            'required': ['Status'],
+            'type': 'structure',
+        },
+        'LifecycleRuleAndOperator': {
+            'members': {
+                'ObjectSizeGreaterThan': {'shape': 'ObjectSizeGreaterThanBytes'},
+                'ObjectSizeLessThan': {'shape': 'ObjectSizeLessThanBytes'},
+                'Prefix': {'shape': 'Prefix'},
+                'Tags': {'flattened': True, 'locationName': 'Tag', 'shape': 'TagSet'},
+            },
+            'type': 'structure',
+        },
+        'LifecycleRuleFilter': {
+            'members': {
+                'And': {'shape': 'LifecycleRuleAndOperator'},
+                'ObjectSizeGreaterThan': {'shape': 'ObjectSizeGreaterThanBytes'},
+                'ObjectSizeLessThan': {'shape': 'ObjectSizeLessThanBytes'},
+                'Prefix': {'shape': 'Prefix'},
+                'Tag': {'shape': 'Tag'},
+            },
+            'type': 'structure',
+        },
+        'LifecycleRules': {'flattened': True, 'member': {'shape': 'LifecycleRule'}, 'type': 'list'},
         'ListBucketsOutput': {
             'locationName': 'ListAllMyBucketsResult',
             'members': {
@@ -2552,6 +3597,66 @@ SPEC: dict[str, Any] = {
                     'location': 'querystring',
                     'locationName': 'upload-id-marker',
                     'shape': 'UploadIdMarker',
+                },
+            },
+            'required': ['Bucket'],
+            'type': 'structure',
+        },
+        'ListObjectVersionsOutput': {
+            'locationName': 'ListVersionsResult',
+            'members': {
+                'CommonPrefixes': {'shape': 'CommonPrefixList'},
+                'DeleteMarkers': {'locationName': 'DeleteMarker', 'shape': 'DeleteMarkers'},
+                'Delimiter': {'shape': 'Delimiter'},
+                'EncodingType': {'shape': 'EncodingType'},
+                'IsTruncated': {'shape': 'IsTruncated'},
+                'KeyMarker': {'shape': 'KeyMarker'},
+                'MaxKeys': {'shape': 'MaxKeys'},
+                'Name': {'shape': 'BucketName'},
+                'NextKeyMarker': {'shape': 'NextKeyMarker'},
+                'NextVersionIdMarker': {'shape': 'NextVersionIdMarker'},
+                'Prefix': {'shape': 'Prefix'},
+                'RequestCharged': {
+                    'location': 'header',
+                    'locationName': 'x-amz-request-charged',
+                    'shape': 'RequestCharged',
+                },
+                'VersionIdMarker': {'shape': 'VersionIdMarker'},
+                'Versions': {'locationName': 'Version', 'shape': 'ObjectVersionList'},
+            },
+            'type': 'structure',
+        },
+        'ListObjectVersionsRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'Delimiter': {'location': 'querystring', 'locationName': 'delimiter', 'shape': 'Delimiter'},
+                'EncodingType': {
+                    'location': 'querystring',
+                    'locationName': 'encoding-type',
+                    'shape': 'EncodingType',
+                },
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+                'KeyMarker': {'location': 'querystring', 'locationName': 'key-marker', 'shape': 'KeyMarker'},
+                'MaxKeys': {'location': 'querystring', 'locationName': 'max-keys', 'shape': 'MaxKeys'},
+                'OptionalObjectAttributes': {
+                    'location': 'header',
+                    'locationName': 'x-amz-optional-object-attributes',
+                    'shape': 'OptionalObjectAttributesList',
+                },
+                'Prefix': {'location': 'querystring', 'locationName': 'prefix', 'shape': 'Prefix'},
+                'RequestPayer': {
+                    'location': 'header',
+                    'locationName': 'x-amz-request-payer',
+                    'shape': 'RequestPayer',
+                },
+                'VersionIdMarker': {
+                    'location': 'querystring',
+                    'locationName': 'version-id-marker',
+                    'shape': 'VersionIdMarker',
                 },
             },
             'required': ['Bucket'],
@@ -2764,7 +3869,10 @@ SPEC: dict[str, Any] = {
         'LocationNameAsString': {'type': 'string'},
         'LocationType': {'enum': ['AvailabilityZone', 'LocalZone'], 'type': 'string'},
         'MFA': {'type': 'string'},
+        'MFADelete': {'enum': ['Enabled', 'Disabled'], 'type': 'string'},
+        'MFADeleteStatus': {'enum': ['Enabled', 'Disabled'], 'type': 'string'},
         'Marker': {'type': 'string'},
+        'MaxAgeSeconds': {'type': 'integer'},
         'MaxBuckets': {'max': 10000, 'min': 1, 'type': 'integer'},
         'MaxKeys': {'type': 'integer'},
         'MaxParts': {'type': 'integer'},
@@ -2797,6 +3905,7 @@ SPEC: dict[str, Any] = {
         'NextPartNumberMarker': {'type': 'integer'},
         'NextToken': {'type': 'string'},
         'NextUploadIdMarker': {'type': 'string'},
+        'NextVersionIdMarker': {'type': 'string'},
         'NoSuchBucket': {
             'error': {'httpStatusCode': 404},
             'exception': True,
@@ -2815,6 +3924,49 @@ SPEC: dict[str, Any] = {
             'members': {},
             'type': 'structure',
         },
+        'NoncurrentVersionExpiration': {
+            'members': {
+                'NewerNoncurrentVersions': {'shape': 'VersionCount'},
+                'NoncurrentDays': {'shape': 'Days'},
+            },
+            'type': 'structure',
+        },
+        'NoncurrentVersionTransition': {
+            'members': {
+                'NewerNoncurrentVersions': {'shape': 'VersionCount'},
+                'NoncurrentDays': {'shape': 'Days'},
+                'StorageClass': {'shape': 'TransitionStorageClass'},
+            },
+            'type': 'structure',
+        },
+        'NoncurrentVersionTransitionList': {
+            'flattened': True,
+            'member': {'shape': 'NoncurrentVersionTransition'},
+            'type': 'list',
+        },
+        'NotificationConfiguration': {
+            'members': {
+                'EventBridgeConfiguration': {'shape': 'EventBridgeConfiguration'},
+                'LambdaFunctionConfigurations': {
+                    'locationName': 'CloudFunctionConfiguration',
+                    'shape': 'LambdaFunctionConfigurationList',
+                },
+                'QueueConfigurations': {
+                    'locationName': 'QueueConfiguration',
+                    'shape': 'QueueConfigurationList',
+                },
+                'TopicConfigurations': {
+                    'locationName': 'TopicConfiguration',
+                    'shape': 'TopicConfigurationList',
+                },
+            },
+            'type': 'structure',
+        },
+        'NotificationConfigurationFilter': {
+            'members': {'Key': {'locationName': 'S3Key', 'shape': 'S3KeyFilter'}},
+            'type': 'structure',
+        },
+        'NotificationId': {'type': 'string'},
         'Object': {
             'members': {
                 'ChecksumAlgorithm': {'shape': 'ChecksumAlgorithmList'},
@@ -2829,6 +3981,11 @@ SPEC: dict[str, Any] = {
             },
             'type': 'structure',
         },
+        'ObjectAttributes': {
+            'enum': ['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize'],
+            'type': 'string',
+        },
+        'ObjectAttributesList': {'member': {'shape': 'ObjectAttributes'}, 'type': 'list'},
         'ObjectCannedACL': {
             'enum': [
                 'private',
@@ -2855,13 +4012,40 @@ SPEC: dict[str, Any] = {
         'ObjectIdentifierList': {'flattened': True, 'member': {'shape': 'ObjectIdentifier'}, 'type': 'list'},
         'ObjectKey': {'min': 1, 'type': 'string'},
         'ObjectList': {'flattened': True, 'member': {'shape': 'Object'}, 'type': 'list'},
+        'ObjectLockConfiguration': {
+            'members': {
+                'ObjectLockEnabled': {'shape': 'ObjectLockEnabled'},
+                'Rule': {'shape': 'ObjectLockRule'},
+            },
+            'type': 'structure',
+        },
+        'ObjectLockEnabled': {'enum': ['Enabled'], 'type': 'string'},
         'ObjectLockEnabledForBucket': {'type': 'boolean'},
         'ObjectLockEventHold': {'enum': ['ON', 'OFF'], 'type': 'string'},
         'ObjectLockEventHoldDurationDays': {'type': 'integer'},
         'ObjectLockEventHoldDurationYears': {'type': 'integer'},
+        'ObjectLockLegalHold': {
+            'members': {'Status': {'shape': 'ObjectLockLegalHoldStatus'}},
+            'type': 'structure',
+        },
         'ObjectLockLegalHoldStatus': {'enum': ['ON', 'OFF'], 'type': 'string'},
         'ObjectLockMode': {'enum': ['GOVERNANCE', 'COMPLIANCE'], 'type': 'string'},
         'ObjectLockRetainUntilDate': {'timestampFormat': 'iso8601', 'type': 'timestamp'},
+        'ObjectLockRetention': {
+            'members': {
+                'EventHold': {'shape': 'ObjectLockEventHold'},
+                'EventHoldDuration': {'shape': 'EventHoldDuration'},
+                'Mode': {'shape': 'ObjectLockRetentionMode'},
+                'RetainUntilDate': {'shape': 'Date'},
+            },
+            'type': 'structure',
+        },
+        'ObjectLockRetentionMode': {'enum': ['GOVERNANCE', 'COMPLIANCE'], 'type': 'string'},
+        'ObjectLockRule': {
+            'members': {'DefaultRetention': {'shape': 'DefaultRetention'}},
+            'type': 'structure',
+        },
+        'ObjectLockToken': {'type': 'string'},
         'ObjectNotInActiveTierError': {
             'error': {'httpStatusCode': 403},
             'exception': True,
@@ -2872,6 +4056,26 @@ SPEC: dict[str, Any] = {
             'enum': ['BucketOwnerPreferred', 'ObjectWriter', 'BucketOwnerEnforced'],
             'type': 'string',
         },
+        'ObjectPart': {
+            'members': {
+                'ChecksumCRC32': {'shape': 'ChecksumCRC32'},
+                'ChecksumCRC32C': {'shape': 'ChecksumCRC32C'},
+                'ChecksumCRC64NVME': {'shape': 'ChecksumCRC64NVME'},
+                'ChecksumMD5': {'shape': 'ChecksumMD5'},
+                'ChecksumSHA1': {'shape': 'ChecksumSHA1'},
+                'ChecksumSHA256': {'shape': 'ChecksumSHA256'},
+                'ChecksumSHA512': {'shape': 'ChecksumSHA512'},
+                'ChecksumXXHASH128': {'shape': 'ChecksumXXHASH128'},
+                'ChecksumXXHASH3': {'shape': 'ChecksumXXHASH3'},
+                'ChecksumXXHASH64': {'shape': 'ChecksumXXHASH64'},
+                'PartNumber': {'shape': 'PartNumber'},
+                'Size': {'shape': 'Size'},
+            },
+            'type': 'structure',
+        },
+        'ObjectSize': {'type': 'long'},
+        'ObjectSizeGreaterThanBytes': {'type': 'long'},
+        'ObjectSizeLessThanBytes': {'type': 'long'},
         'ObjectStorageClass': {
             'enum': [
                 'STANDARD',
@@ -2892,12 +4096,45 @@ SPEC: dict[str, Any] = {
             ],
             'type': 'string',
         },
+        'ObjectVersion': {
+            'members': {
+                'ChecksumAlgorithm': {'shape': 'ChecksumAlgorithmList'},
+                'ChecksumType': {'shape': 'ChecksumType'},
+                'ETag': {'shape': 'ETag'},
+                'IsLatest': {'shape': 'IsLatest'},
+                'Key': {'shape': 'ObjectKey'},
+                'LastModified': {'shape': 'LastModified'},
+                'Owner': {'shape': 'Owner'},
+                'RestoreStatus': {'shape': 'RestoreStatus'},
+                'Size': {'shape': 'Size'},
+                'StorageClass': {'shape': 'ObjectVersionStorageClass'},
+                'VersionId': {'shape': 'ObjectVersionId'},
+            },
+            'type': 'structure',
+        },
         'ObjectVersionId': {'type': 'string'},
+        'ObjectVersionList': {'flattened': True, 'member': {'shape': 'ObjectVersion'}, 'type': 'list'},
+        'ObjectVersionStorageClass': {'enum': ['STANDARD'], 'type': 'string'},
         'OptionalObjectAttributes': {'enum': ['RestoreStatus'], 'type': 'string'},
         'OptionalObjectAttributesList': {'member': {'shape': 'OptionalObjectAttributes'}, 'type': 'list'},
         'Owner': {
             'members': {'DisplayName': {'shape': 'DisplayName'}, 'ID': {'shape': 'ID'}},
             'type': 'structure',
+        },
+        'OwnershipControls': {
+            'members': {'Rules': {'locationName': 'Rule', 'shape': 'OwnershipControlsRules'}},
+            'required': ['Rules'],
+            'type': 'structure',
+        },
+        'OwnershipControlsRule': {
+            'members': {'ObjectOwnership': {'shape': 'ObjectOwnership'}},
+            'required': ['ObjectOwnership'],
+            'type': 'structure',
+        },
+        'OwnershipControlsRules': {
+            'flattened': True,
+            'member': {'shape': 'OwnershipControlsRule'},
+            'type': 'list',
         },
         'Part': {
             'members': {
@@ -2922,7 +4159,457 @@ SPEC: dict[str, Any] = {
         'PartNumberMarker': {'type': 'integer'},
         'Parts': {'flattened': True, 'member': {'shape': 'Part'}, 'type': 'list'},
         'PartsCount': {'type': 'integer'},
+        'PartsList': {'flattened': True, 'member': {'shape': 'ObjectPart'}, 'type': 'list'},
+        'Permission': {'enum': ['FULL_CONTROL', 'WRITE', 'WRITE_ACP', 'READ', 'READ_ACP'], 'type': 'string'},
+        'Policy': {'type': 'string'},
+        'PolicyStatus': {
+            'members': {'IsPublic': {'locationName': 'IsPublic', 'shape': 'IsPublic'}},
+            'type': 'structure',
+        },
         'Prefix': {'type': 'string'},
+        'Protocol': {'enum': ['http', 'https'], 'type': 'string'},
+        'PublicAccessBlockConfiguration': {
+            'members': {
+                'BlockPublicAcls': {'locationName': 'BlockPublicAcls', 'shape': 'Setting'},
+                'BlockPublicPolicy': {'locationName': 'BlockPublicPolicy', 'shape': 'Setting'},
+                'IgnorePublicAcls': {'locationName': 'IgnorePublicAcls', 'shape': 'Setting'},
+                'RestrictPublicBuckets': {'locationName': 'RestrictPublicBuckets', 'shape': 'Setting'},
+            },
+            'type': 'structure',
+        },
+        'PutBucketAclRequest': {
+            'members': {
+                'ACL': {'location': 'header', 'locationName': 'x-amz-acl', 'shape': 'BucketCannedACL'},
+                'AccessControlPolicy': {
+                    'locationName': 'AccessControlPolicy',
+                    'shape': 'AccessControlPolicy',
+                    'xmlNamespace': {'uri': 'http://s3.amazonaws.com/doc/2006-03-01/'},
+                },
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ChecksumAlgorithm': {
+                    'location': 'header',
+                    'locationName': 'x-amz-sdk-checksum-algorithm',
+                    'shape': 'ChecksumAlgorithm',
+                },
+                'ContentMD5': {'location': 'header', 'locationName': 'Content-MD5', 'shape': 'ContentMD5'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+                'GrantFullControl': {
+                    'location': 'header',
+                    'locationName': 'x-amz-grant-full-control',
+                    'shape': 'GrantFullControl',
+                },
+                'GrantRead': {'location': 'header', 'locationName': 'x-amz-grant-read', 'shape': 'GrantRead'},
+                'GrantReadACP': {
+                    'location': 'header',
+                    'locationName': 'x-amz-grant-read-acp',
+                    'shape': 'GrantReadACP',
+                },
+                'GrantWrite': {
+                    'location': 'header',
+                    'locationName': 'x-amz-grant-write',
+                    'shape': 'GrantWrite',
+                },
+                'GrantWriteACP': {
+                    'location': 'header',
+                    'locationName': 'x-amz-grant-write-acp',
+                    'shape': 'GrantWriteACP',
+                },
+            },
+            'payload': 'AccessControlPolicy',
+            'required': ['Bucket'],
+            'type': 'structure',
+        },
+        'PutBucketCorsRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'CORSConfiguration': {
+                    'locationName': 'CORSConfiguration',
+                    'shape': 'CORSConfiguration',
+                    'xmlNamespace': {'uri': 'http://s3.amazonaws.com/doc/2006-03-01/'},
+                },
+                'ChecksumAlgorithm': {
+                    'location': 'header',
+                    'locationName': 'x-amz-sdk-checksum-algorithm',
+                    'shape': 'ChecksumAlgorithm',
+                },
+                'ContentMD5': {'location': 'header', 'locationName': 'Content-MD5', 'shape': 'ContentMD5'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+            },
+            'payload': 'CORSConfiguration',
+            'required': ['Bucket', 'CORSConfiguration'],
+            'type': 'structure',
+        },
+        'PutBucketEncryptionRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ChecksumAlgorithm': {
+                    'location': 'header',
+                    'locationName': 'x-amz-sdk-checksum-algorithm',
+                    'shape': 'ChecksumAlgorithm',
+                },
+                'ContentMD5': {'location': 'header', 'locationName': 'Content-MD5', 'shape': 'ContentMD5'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+                'ServerSideEncryptionConfiguration': {
+                    'locationName': 'ServerSideEncryptionConfiguration',
+                    'shape': 'ServerSideEncryptionConfiguration',
+                    'xmlNamespace': {'uri': 'http://s3.amazonaws.com/doc/2006-03-01/'},
+                },
+            },
+            'payload': 'ServerSideEncryptionConfiguration',
+            'required': ['Bucket', 'ServerSideEncryptionConfiguration'],
+            'type': 'structure',
+        },
+        'PutBucketLifecycleConfigurationOutput': {
+            'members': {
+                'TransitionDefaultMinimumObjectSize': {
+                    'location': 'header',
+                    'locationName': 'x-amz-transition-default-minimum-object-size',
+                    'shape': 'TransitionDefaultMinimumObjectSize',
+                },
+            },
+            'type': 'structure',
+        },
+        'PutBucketLifecycleConfigurationRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ChecksumAlgorithm': {
+                    'location': 'header',
+                    'locationName': 'x-amz-sdk-checksum-algorithm',
+                    'shape': 'ChecksumAlgorithm',
+                },
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+                'LifecycleConfiguration': {
+                    'locationName': 'LifecycleConfiguration',
+                    'shape': 'BucketLifecycleConfiguration',
+                    'xmlNamespace': {'uri': 'http://s3.amazonaws.com/doc/2006-03-01/'},
+                },
+                'TransitionDefaultMinimumObjectSize': {
+                    'location': 'header',
+                    'locationName': 'x-amz-transition-default-minimum-object-size',
+                    'shape': 'TransitionDefaultMinimumObjectSize',
+                },
+            },
+            'payload': 'LifecycleConfiguration',
+            'required': ['Bucket'],
+            'type': 'structure',
+        },
+        'PutBucketNotificationConfigurationRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+                'NotificationConfiguration': {
+                    'locationName': 'NotificationConfiguration',
+                    'shape': 'NotificationConfiguration',
+                    'xmlNamespace': {'uri': 'http://s3.amazonaws.com/doc/2006-03-01/'},
+                },
+                'SkipDestinationValidation': {
+                    'location': 'header',
+                    'locationName': 'x-amz-skip-destination-validation',
+                    'shape': 'SkipValidation',
+                },
+            },
+            'payload': 'NotificationConfiguration',
+            'required': ['Bucket', 'NotificationConfiguration'],
+            'type': 'structure',
+        },
+        'PutBucketOwnershipControlsRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ChecksumAlgorithm': {
+                    'location': 'header',
+                    'locationName': 'x-amz-sdk-checksum-algorithm',
+                    'shape': 'ChecksumAlgorithm',
+                },
+                'ContentMD5': {'location': 'header', 'locationName': 'Content-MD5', 'shape': 'ContentMD5'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+                'OwnershipControls': {
+                    'locationName': 'OwnershipControls',
+                    'shape': 'OwnershipControls',
+                    'xmlNamespace': {'uri': 'http://s3.amazonaws.com/doc/2006-03-01/'},
+                },
+            },
+            'payload': 'OwnershipControls',
+            'required': ['Bucket', 'OwnershipControls'],
+            'type': 'structure',
+        },
+        'PutBucketPolicyRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ChecksumAlgorithm': {
+                    'location': 'header',
+                    'locationName': 'x-amz-sdk-checksum-algorithm',
+                    'shape': 'ChecksumAlgorithm',
+                },
+                'ConfirmRemoveSelfBucketAccess': {
+                    'location': 'header',
+                    'locationName': 'x-amz-confirm-remove-self-bucket-access',
+                    'shape': 'ConfirmRemoveSelfBucketAccess',
+                },
+                'ContentMD5': {'location': 'header', 'locationName': 'Content-MD5', 'shape': 'ContentMD5'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+                'Policy': {'shape': 'Policy'},
+            },
+            'payload': 'Policy',
+            'required': ['Bucket', 'Policy'],
+            'type': 'structure',
+        },
+        'PutBucketTaggingRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ChecksumAlgorithm': {
+                    'location': 'header',
+                    'locationName': 'x-amz-sdk-checksum-algorithm',
+                    'shape': 'ChecksumAlgorithm',
+                },
+                'ContentMD5': {'location': 'header', 'locationName': 'Content-MD5', 'shape': 'ContentMD5'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+                'Tagging': {
+                    'locationName': 'Tagging',
+                    'shape': 'Tagging',
+                    'xmlNamespace': {'uri': 'http://s3.amazonaws.com/doc/2006-03-01/'},
+                },
+            },
+            'payload': 'Tagging',
+            'required': ['Bucket', 'Tagging'],
+            'type': 'structure',
+        },
+        'PutBucketVersioningRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ChecksumAlgorithm': {
+                    'location': 'header',
+                    'locationName': 'x-amz-sdk-checksum-algorithm',
+                    'shape': 'ChecksumAlgorithm',
+                },
+                'ContentMD5': {'location': 'header', 'locationName': 'Content-MD5', 'shape': 'ContentMD5'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+                'MFA': {'location': 'header', 'locationName': 'x-amz-mfa', 'shape': 'MFA'},
+                'VersioningConfiguration': {
+                    'locationName': 'VersioningConfiguration',
+                    'shape': 'VersioningConfiguration',
+                    'xmlNamespace': {'uri': 'http://s3.amazonaws.com/doc/2006-03-01/'},
+                },
+            },
+            'payload': 'VersioningConfiguration',
+            'required': ['Bucket', 'VersioningConfiguration'],
+            'type': 'structure',
+        },
+        'PutBucketWebsiteRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ChecksumAlgorithm': {
+                    'location': 'header',
+                    'locationName': 'x-amz-sdk-checksum-algorithm',
+                    'shape': 'ChecksumAlgorithm',
+                },
+                'ContentMD5': {'location': 'header', 'locationName': 'Content-MD5', 'shape': 'ContentMD5'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+                'WebsiteConfiguration': {
+                    'locationName': 'WebsiteConfiguration',
+                    'shape': 'WebsiteConfiguration',
+                    'xmlNamespace': {'uri': 'http://s3.amazonaws.com/doc/2006-03-01/'},
+                },
+            },
+            'payload': 'WebsiteConfiguration',
+            'required': ['Bucket', 'WebsiteConfiguration'],
+            'type': 'structure',
+        },
+        'PutObjectAclOutput': {
+            'members': {
+                'RequestCharged': {
+                    'location': 'header',
+                    'locationName': 'x-amz-request-charged',
+                    'shape': 'RequestCharged',
+                },
+            },
+            'type': 'structure',
+        },
+        'PutObjectAclRequest': {
+            'members': {
+                'ACL': {'location': 'header', 'locationName': 'x-amz-acl', 'shape': 'ObjectCannedACL'},
+                'AccessControlPolicy': {
+                    'locationName': 'AccessControlPolicy',
+                    'shape': 'AccessControlPolicy',
+                    'xmlNamespace': {'uri': 'http://s3.amazonaws.com/doc/2006-03-01/'},
+                },
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ChecksumAlgorithm': {
+                    'location': 'header',
+                    'locationName': 'x-amz-sdk-checksum-algorithm',
+                    'shape': 'ChecksumAlgorithm',
+                },
+                'ContentMD5': {'location': 'header', 'locationName': 'Content-MD5', 'shape': 'ContentMD5'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+                'GrantFullControl': {
+                    'location': 'header',
+                    'locationName': 'x-amz-grant-full-control',
+                    'shape': 'GrantFullControl',
+                },
+                'GrantRead': {'location': 'header', 'locationName': 'x-amz-grant-read', 'shape': 'GrantRead'},
+                'GrantReadACP': {
+                    'location': 'header',
+                    'locationName': 'x-amz-grant-read-acp',
+                    'shape': 'GrantReadACP',
+                },
+                'GrantWrite': {
+                    'location': 'header',
+                    'locationName': 'x-amz-grant-write',
+                    'shape': 'GrantWrite',
+                },
+                'GrantWriteACP': {
+                    'location': 'header',
+                    'locationName': 'x-amz-grant-write-acp',
+                    'shape': 'GrantWriteACP',
+                },
+                'Key': {'location': 'uri', 'locationName': 'Key', 'shape': 'ObjectKey'},
+                'RequestPayer': {
+                    'location': 'header',
+                    'locationName': 'x-amz-request-payer',
+                    'shape': 'RequestPayer',
+                },
+                'VersionId': {
+                    'location': 'querystring',
+                    'locationName': 'versionId',
+                    'shape': 'ObjectVersionId',
+                },
+            },
+            'payload': 'AccessControlPolicy',
+            'required': ['Bucket', 'Key'],
+            'type': 'structure',
+        },
+        'PutObjectLegalHoldOutput': {
+            'members': {
+                'RequestCharged': {
+                    'location': 'header',
+                    'locationName': 'x-amz-request-charged',
+                    'shape': 'RequestCharged',
+                },
+            },
+            'type': 'structure',
+        },
+        'PutObjectLegalHoldRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ChecksumAlgorithm': {
+                    'location': 'header',
+                    'locationName': 'x-amz-sdk-checksum-algorithm',
+                    'shape': 'ChecksumAlgorithm',
+                },
+                'ContentMD5': {'location': 'header', 'locationName': 'Content-MD5', 'shape': 'ContentMD5'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+                'Key': {'location': 'uri', 'locationName': 'Key', 'shape': 'ObjectKey'},
+                'LegalHold': {
+                    'locationName': 'LegalHold',
+                    'shape': 'ObjectLockLegalHold',
+                    'xmlNamespace': {'uri': 'http://s3.amazonaws.com/doc/2006-03-01/'},
+                },
+                'RequestPayer': {
+                    'location': 'header',
+                    'locationName': 'x-amz-request-payer',
+                    'shape': 'RequestPayer',
+                },
+                'VersionId': {
+                    'location': 'querystring',
+                    'locationName': 'versionId',
+                    'shape': 'ObjectVersionId',
+                },
+            },
+            'payload': 'LegalHold',
+            'required': ['Bucket', 'Key'],
+            'type': 'structure',
+        },
+        'PutObjectLockConfigurationOutput': {
+            'members': {
+                'RequestCharged': {
+                    'location': 'header',
+                    'locationName': 'x-amz-request-charged',
+                    'shape': 'RequestCharged',
+                },
+            },
+            'type': 'structure',
+        },
+        'PutObjectLockConfigurationRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ChecksumAlgorithm': {
+                    'location': 'header',
+                    'locationName': 'x-amz-sdk-checksum-algorithm',
+                    'shape': 'ChecksumAlgorithm',
+                },
+                'ContentMD5': {'location': 'header', 'locationName': 'Content-MD5', 'shape': 'ContentMD5'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+                'ObjectLockConfiguration': {
+                    'locationName': 'ObjectLockConfiguration',
+                    'shape': 'ObjectLockConfiguration',
+                    'xmlNamespace': {'uri': 'http://s3.amazonaws.com/doc/2006-03-01/'},
+                },
+                'RequestPayer': {
+                    'location': 'header',
+                    'locationName': 'x-amz-request-payer',
+                    'shape': 'RequestPayer',
+                },
+                'Token': {
+                    'location': 'header',
+                    'locationName': 'x-amz-bucket-object-lock-token',
+                    'shape': 'ObjectLockToken',
+                },
+            },
+            'payload': 'ObjectLockConfiguration',
+            'required': ['Bucket'],
+            'type': 'structure',
+        },
         'PutObjectOutput': {
             'members': {
                 'BucketKeyEnabled': {
@@ -3238,9 +4925,161 @@ SPEC: dict[str, Any] = {
             'required': ['Bucket', 'Key'],
             'type': 'structure',
         },
+        'PutObjectRetentionOutput': {
+            'members': {
+                'RequestCharged': {
+                    'location': 'header',
+                    'locationName': 'x-amz-request-charged',
+                    'shape': 'RequestCharged',
+                },
+            },
+            'type': 'structure',
+        },
+        'PutObjectRetentionRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'BypassGovernanceRetention': {
+                    'location': 'header',
+                    'locationName': 'x-amz-bypass-governance-retention',
+                    'shape': 'BypassGovernanceRetention',
+                },
+                'ChecksumAlgorithm': {
+                    'location': 'header',
+                    'locationName': 'x-amz-sdk-checksum-algorithm',
+                    'shape': 'ChecksumAlgorithm',
+                },
+                'ContentMD5': {'location': 'header', 'locationName': 'Content-MD5', 'shape': 'ContentMD5'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+                'Key': {'location': 'uri', 'locationName': 'Key', 'shape': 'ObjectKey'},
+                'RequestPayer': {
+                    'location': 'header',
+                    'locationName': 'x-amz-request-payer',
+                    'shape': 'RequestPayer',
+                },
+                'Retention': {
+                    'locationName': 'Retention',
+                    'shape': 'ObjectLockRetention',
+                    'xmlNamespace': {'uri': 'http://s3.amazonaws.com/doc/2006-03-01/'},
+                },
+                'VersionId': {
+                    'location': 'querystring',
+                    'locationName': 'versionId',
+                    'shape': 'ObjectVersionId',
+                },
+            },
+            'payload': 'Retention',
+            'required': ['Bucket', 'Key'],
+            'type': 'structure',
+        },
+        'PutObjectTaggingOutput': {
+            'members': {
+                'VersionId': {
+                    'location': 'header',
+                    'locationName': 'x-amz-version-id',
+                    'shape': 'ObjectVersionId',
+                },
+            },
+            'type': 'structure',
+        },
+        'PutObjectTaggingRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ChecksumAlgorithm': {
+                    'location': 'header',
+                    'locationName': 'x-amz-sdk-checksum-algorithm',
+                    'shape': 'ChecksumAlgorithm',
+                },
+                'ContentMD5': {'location': 'header', 'locationName': 'Content-MD5', 'shape': 'ContentMD5'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+                'Key': {'location': 'uri', 'locationName': 'Key', 'shape': 'ObjectKey'},
+                'RequestPayer': {
+                    'location': 'header',
+                    'locationName': 'x-amz-request-payer',
+                    'shape': 'RequestPayer',
+                },
+                'Tagging': {
+                    'locationName': 'Tagging',
+                    'shape': 'Tagging',
+                    'xmlNamespace': {'uri': 'http://s3.amazonaws.com/doc/2006-03-01/'},
+                },
+                'VersionId': {
+                    'location': 'querystring',
+                    'locationName': 'versionId',
+                    'shape': 'ObjectVersionId',
+                },
+            },
+            'payload': 'Tagging',
+            'required': ['Bucket', 'Key', 'Tagging'],
+            'type': 'structure',
+        },
+        'PutPublicAccessBlockRequest': {
+            'members': {
+                'Bucket': {'location': 'uri', 'locationName': 'Bucket', 'shape': 'BucketName'},
+                'ChecksumAlgorithm': {
+                    'location': 'header',
+                    'locationName': 'x-amz-sdk-checksum-algorithm',
+                    'shape': 'ChecksumAlgorithm',
+                },
+                'ContentMD5': {'location': 'header', 'locationName': 'Content-MD5', 'shape': 'ContentMD5'},
+                'ExpectedBucketOwner': {
+                    'location': 'header',
+                    'locationName': 'x-amz-expected-bucket-owner',
+                    'shape': 'AccountId',
+                },
+                'PublicAccessBlockConfiguration': {
+                    'locationName': 'PublicAccessBlockConfiguration',
+                    'shape': 'PublicAccessBlockConfiguration',
+                    'xmlNamespace': {'uri': 'http://s3.amazonaws.com/doc/2006-03-01/'},
+                },
+            },
+            'payload': 'PublicAccessBlockConfiguration',
+            'required': ['Bucket', 'PublicAccessBlockConfiguration'],
+            'type': 'structure',
+        },
+        'QueueArn': {'type': 'string'},
+        'QueueConfiguration': {
+            'members': {
+                'Events': {'locationName': 'Event', 'shape': 'EventList'},
+                'Filter': {'shape': 'NotificationConfigurationFilter'},
+                'Id': {'shape': 'NotificationId'},
+                'QueueArn': {'locationName': 'Queue', 'shape': 'QueueArn'},
+            },
+            'required': ['QueueArn', 'Events'],
+            'type': 'structure',
+        },
+        'QueueConfigurationList': {
+            'flattened': True,
+            'member': {'shape': 'QueueConfiguration'},
+            'type': 'list',
+        },
         'Quiet': {'type': 'boolean'},
         'Range': {'type': 'string'},
+        'Redirect': {
+            'members': {
+                'HostName': {'shape': 'HostName'},
+                'HttpRedirectCode': {'shape': 'HttpRedirectCode'},
+                'Protocol': {'shape': 'Protocol'},
+                'ReplaceKeyPrefixWith': {'shape': 'ReplaceKeyPrefixWith'},
+                'ReplaceKeyWith': {'shape': 'ReplaceKeyWith'},
+            },
+            'type': 'structure',
+        },
+        'RedirectAllRequestsTo': {
+            'members': {'HostName': {'shape': 'HostName'}, 'Protocol': {'shape': 'Protocol'}},
+            'required': ['HostName'],
+            'type': 'structure',
+        },
         'Region': {'max': 20, 'min': 0, 'type': 'string'},
+        'ReplaceKeyPrefixWith': {'type': 'string'},
+        'ReplaceKeyWith': {'type': 'string'},
         'ReplicationStatus': {
             'enum': ['COMPLETE', 'PENDING', 'FAILED', 'REPLICA', 'COMPLETED'],
             'type': 'string',
@@ -3262,6 +5101,16 @@ SPEC: dict[str, Any] = {
             },
             'type': 'structure',
         },
+        'RoutingRule': {
+            'members': {'Condition': {'shape': 'Condition'}, 'Redirect': {'shape': 'Redirect'}},
+            'required': ['Redirect'],
+            'type': 'structure',
+        },
+        'RoutingRules': {'member': {'locationName': 'RoutingRule', 'shape': 'RoutingRule'}, 'type': 'list'},
+        'S3KeyFilter': {
+            'members': {'FilterRules': {'locationName': 'FilterRule', 'shape': 'FilterRuleList'}},
+            'type': 'structure',
+        },
         'S3RegionalOrS3ExpressBucketArnString': {
             'max': 128,
             'min': 1,
@@ -3277,7 +5126,35 @@ SPEC: dict[str, Any] = {
             'enum': ['AES256', 'aws:fsx', 'aws:backup', 'aws:kms', 'aws:kms:dsse'],
             'type': 'string',
         },
+        'ServerSideEncryptionByDefault': {
+            'members': {
+                'KMSMasterKeyID': {'shape': 'SSEKMSKeyId'},
+                'SSEAlgorithm': {'shape': 'ServerSideEncryption'},
+            },
+            'required': ['SSEAlgorithm'],
+            'type': 'structure',
+        },
+        'ServerSideEncryptionConfiguration': {
+            'members': {'Rules': {'locationName': 'Rule', 'shape': 'ServerSideEncryptionRules'}},
+            'required': ['Rules'],
+            'type': 'structure',
+        },
+        'ServerSideEncryptionRule': {
+            'members': {
+                'ApplyServerSideEncryptionByDefault': {'shape': 'ServerSideEncryptionByDefault'},
+                'BlockedEncryptionTypes': {'shape': 'BlockedEncryptionTypes'},
+                'BucketKeyEnabled': {'shape': 'BucketKeyEnabled'},
+            },
+            'type': 'structure',
+        },
+        'ServerSideEncryptionRules': {
+            'flattened': True,
+            'member': {'shape': 'ServerSideEncryptionRule'},
+            'type': 'list',
+        },
+        'Setting': {'type': 'boolean'},
         'Size': {'type': 'long'},
+        'SkipValidation': {'type': 'boolean'},
         'StartAfter': {'type': 'string'},
         'StorageClass': {
             'enum': [
@@ -3299,6 +5176,7 @@ SPEC: dict[str, Any] = {
             ],
             'type': 'string',
         },
+        'Suffix': {'type': 'string'},
         'Tag': {
             'members': {'Key': {'shape': 'ObjectKey'}, 'Value': {'shape': 'Value'}},
             'required': ['Key', 'Value'],
@@ -3306,6 +5184,7 @@ SPEC: dict[str, Any] = {
         },
         'TagCount': {'type': 'integer'},
         'TagSet': {'member': {'locationName': 'Tag', 'shape': 'Tag'}, 'type': 'list'},
+        'Tagging': {'members': {'TagSet': {'shape': 'TagSet'}}, 'required': ['TagSet'], 'type': 'structure'},
         'TaggingDirective': {'enum': ['COPY', 'REPLACE'], 'type': 'string'},
         'TaggingHeader': {'type': 'string'},
         'Token': {'type': 'string'},
@@ -3315,6 +5194,48 @@ SPEC: dict[str, Any] = {
             'members': {},
             'type': 'structure',
         },
+        'TopicArn': {'type': 'string'},
+        'TopicConfiguration': {
+            'members': {
+                'Events': {'locationName': 'Event', 'shape': 'EventList'},
+                'Filter': {'shape': 'NotificationConfigurationFilter'},
+                'Id': {'shape': 'NotificationId'},
+                'TopicArn': {'locationName': 'Topic', 'shape': 'TopicArn'},
+            },
+            'required': ['TopicArn', 'Events'],
+            'type': 'structure',
+        },
+        'TopicConfigurationList': {
+            'flattened': True,
+            'member': {'shape': 'TopicConfiguration'},
+            'type': 'list',
+        },
+        'Transition': {
+            'members': {
+                'Date': {'shape': 'Date'},
+                'Days': {'shape': 'Days'},
+                'StorageClass': {'shape': 'TransitionStorageClass'},
+            },
+            'type': 'structure',
+        },
+        'TransitionDefaultMinimumObjectSize': {
+            'enum': ['varies_by_storage_class', 'all_storage_classes_128K'],
+            'type': 'string',
+        },
+        'TransitionList': {'flattened': True, 'member': {'shape': 'Transition'}, 'type': 'list'},
+        'TransitionStorageClass': {
+            'enum': [
+                'GLACIER',
+                'STANDARD_IA',
+                'ONEZONE_IA',
+                'INTELLIGENT_TIERING',
+                'DEEP_ARCHIVE',
+                'GLACIER_IR',
+            ],
+            'type': 'string',
+        },
+        'Type': {'enum': ['CanonicalUser', 'AmazonCustomerByEmail', 'Group'], 'type': 'string'},
+        'URI': {'type': 'string'},
         'UploadIdMarker': {'type': 'string'},
         'UploadPartCopyOutput': {
             'members': {
@@ -3654,7 +5575,26 @@ SPEC: dict[str, Any] = {
             'type': 'structure',
         },
         'Value': {'type': 'string'},
+        'VersionCount': {'type': 'integer'},
+        'VersionIdMarker': {'type': 'string'},
+        'VersioningConfiguration': {
+            'members': {
+                'MFADelete': {'locationName': 'MfaDelete', 'shape': 'MFADelete'},
+                'Status': {'shape': 'BucketVersioningStatus'},
+            },
+            'type': 'structure',
+        },
+        'WebsiteConfiguration': {
+            'members': {
+                'ErrorDocument': {'shape': 'ErrorDocument'},
+                'IndexDocument': {'shape': 'IndexDocument'},
+                'RedirectAllRequestsTo': {'shape': 'RedirectAllRequestsTo'},
+                'RoutingRules': {'shape': 'RoutingRules'},
+            },
+            'type': 'structure',
+        },
         'WebsiteRedirectLocation': {'type': 'string'},
         'WriteOffsetBytes': {'type': 'long'},
+        'Years': {'type': 'integer'},
     },
 }

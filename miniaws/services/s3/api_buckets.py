@@ -1,4 +1,5 @@
-"""S3 bucket operations: CreateBucket, DeleteBucket, HeadBucket, ListBuckets, GetBucketLocation."""
+"""S3 bucket operations: CreateBucket (with ObjectOwnership, ACL, Object Lock), DeleteBucket, HeadBucket, ListBuckets,
+GetBucketLocation."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,11 +7,15 @@ from typing import Any
 from miniaws.core.context import RequestContext
 from miniaws.core.timestamps import iso8601_ms
 from miniaws.services.base import operation
+from miniaws.services.s3 import acl
+from miniaws.services.s3.api_acl import check_ownership
 from miniaws.services.s3.api_common import S3Base
 from miniaws.services.s3.errors import (AccessDenied, BucketAlreadyExists, BucketAlreadyOwnedByYou, BucketNotEmpty,
-                                        IllegalLocationConstraintException, InvalidLocationConstraint)
+                                        IllegalLocationConstraintException,
+                                        InvalidBucketAclWithBlockPublicAccessError,
+                                        InvalidBucketAclWithObjectOwnership, InvalidLocationConstraint)
 from miniaws.services.s3.listing import decode_token, encode_token
-from miniaws.services.s3.models import Bucket
+from miniaws.services.s3.models import DEFAULT_OWNERSHIP, DEFAULT_PUBLIC_ACCESS_BLOCK, Bucket
 from miniaws.services.s3.validation import REGIONS, check_bucket_name, check_max
 
 
@@ -32,7 +37,20 @@ class BucketOperations(S3Base):
             if region == "us-east-1" and existing.region == "us-east-1":
                 return {"Location": "/" + name}
             raise BucketAlreadyOwnedByYou(BucketName=name)
-        bucket = Bucket(name, region, ctx.clock.now(), self.owner_of(ctx), ctx.account_id)
+        owner = self.owner_of(ctx)
+        ownership = check_ownership(params.get("ObjectOwnership") or DEFAULT_OWNERSHIP)
+        grants = acl.requested_grants(params, owner.id, owner.id)
+        if ownership == "BucketOwnerEnforced" and not acl.owner_only(grants, owner.id):
+            raise InvalidBucketAclWithObjectOwnership()
+        if acl.is_public(grants):
+            # new buckets come with every Block Public Access setting on (S3's default since April 2023)
+            raise InvalidBucketAclWithBlockPublicAccessError()
+        bucket = Bucket(name, region, ctx.clock.now(), owner, ctx.account_id, ownership=ownership,
+                        acl=grants if ownership != "BucketOwnerEnforced" else None,
+                        public_access_block=dict(DEFAULT_PUBLIC_ACCESS_BLOCK))
+        if params.get("ObjectLockEnabledForBucket"):
+            # Object Lock needs versioning, which S3 turns on with it
+            bucket.object_lock, bucket.versioning = {"ObjectLockEnabled": "Enabled"}, "Enabled"
         self.store.add_bucket(bucket)
         location = "/" + name if region == "us-east-1" else f"http://{name}.s3.localhost/"
         return {"Location": location}
@@ -64,7 +82,7 @@ class BucketOperations(S3Base):
     @operation("DeleteBucket")
     def delete_bucket(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         bucket = self.bucket(ctx, params["Bucket"])
-        if bucket.objects:
+        if bucket.versions:  # noncurrent versions and delete markers count too
             raise BucketNotEmpty(BucketName=bucket.name)
         self.store.remove_bucket(bucket)
         return {}

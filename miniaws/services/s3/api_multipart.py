@@ -17,13 +17,15 @@ from miniaws.core.timestamps import iso8601_ms
 from miniaws.services.base import operation
 from miniaws.services.s3 import body as bodies
 from miniaws.services.s3.api_common import S3Base
-from miniaws.services.s3.api_objects import checksum_members, check_metadata, content_settings
+from miniaws.services.s3.api_objects import checksum_members, check_metadata, content_settings, encryption_members
 from miniaws.services.s3.conditions import check_read, check_write, copy_source_conditions
 from miniaws.services.s3.errors import (BadDigest, EntityTooSmall, InvalidArgument, InvalidPart, InvalidPartOrder,
                                         InvalidRequest, MalformedXML, NoSuchUpload)
 from miniaws.services.s3.listing import iter_uploads, parts_page, url_encode
 from miniaws.services.s3.models import Bucket, Part, S3Object, Upload, slice_segments
+from miniaws.services.s3.settings import ObjectSettings
 from miniaws.services.s3.validation import check_key, check_max, check_part_number
+from miniaws.services.s3.versions import next_version_id
 
 MIN_PART_SIZE = 5 * 1024 * 1024
 _COPY_RANGE = re.compile(r"^bytes=(\d+)-(\d+)$")
@@ -39,7 +41,7 @@ class MultipartOperations(S3Base):
 
     @operation("CreateMultipartUpload")
     def create_multipart_upload(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        bucket = self.bucket(ctx, params["Bucket"])
+        bucket = self.bucket(ctx, params["Bucket"], params, key=params["Key"])
         key = params["Key"]
         check_key(key)
         metadata = params.get("Metadata") or {}
@@ -59,13 +61,15 @@ class MultipartOperations(S3Base):
             if checksum_type == "COMPOSITE" and algorithm == "CRC64NVME":
                 raise InvalidRequest("The COMPOSITE checksum type cannot be used with the crc64nvme checksum "
                                      "algorithm.")
+        settings = self.new_object_settings(ctx, bucket, params)
         upload = Upload(upload_id=hex_id(24), key=key, initiated=ctx.clock.now(), owner_id=ctx.principal.canonical_id,
                         content_type=params.get("ContentType") or "binary/octet-stream", metadata=metadata,
                         content=content_settings(ctx, params), checksum_algorithm=algorithm,
-                        checksum_type=checksum_type, storage_class=params.get("StorageClass") or "STANDARD")
+                        checksum_type=checksum_type, storage_class=params.get("StorageClass") or "STANDARD",
+                        settings=settings.record())
         self.store.add_upload(bucket, upload)
         result: dict[str, Any] = {"Bucket": bucket.name, "Key": key, "UploadId": upload.upload_id,
-                                  "ServerSideEncryption": "AES256"}
+                                  **(settings.encryption or {"ServerSideEncryption": "AES256"})}
         if algorithm:
             result["ChecksumAlgorithm"] = algorithm
             result["ChecksumType"] = checksum_type
@@ -73,21 +77,21 @@ class MultipartOperations(S3Base):
 
     @operation("UploadPart")
     async def upload_part(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        bucket = self.bucket(ctx, params["Bucket"])
+        bucket = self.bucket(ctx, params["Bucket"], params, key=params["Key"])
         number = check_part_number(params.get("PartNumber"))
         upload = self._upload(bucket, params["Key"], params["UploadId"])
         assert ctx.request is not None
         ingested = await bodies.ingest(ctx.request, self.blobs, params, ctx.extras.get("verified"))
         segments = self.store.adopt(ingested.blob_id, ingested.size)
         try:
-            bucket = self.bucket(ctx, params["Bucket"])
+            bucket = self.bucket(ctx, params["Bucket"], params, key=params["Key"])
             upload = self._upload(bucket, params["Key"], params["UploadId"])
             if upload.checksum_algorithm and ingested.checksum_algorithm not in (None, upload.checksum_algorithm):
                 raise InvalidRequest(f"Checksum Type mismatch occurred, expected checksum Type: "
                                      f"{upload.checksum_algorithm.lower()}, actual checksum Type: "
                                      f"{str(ingested.checksum_algorithm).lower()}")
         except BaseException:
-            self.store._release(segments)
+            self.store.release(segments)
             raise
         value = ingested.checksum_value
         if upload.checksum_algorithm and ingested.checksum_algorithm is None:
@@ -107,7 +111,7 @@ class MultipartOperations(S3Base):
     async def upload_part_copy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         _, source = self.copy_source(ctx, params)
         check_read(source, *copy_source_conditions(params), copy_source=True)
-        bucket = self.bucket(ctx, params["Bucket"])
+        bucket = self.bucket(ctx, params["Bucket"], params, key=params["Key"])
         number = check_part_number(params.get("PartNumber"))
         upload = self._upload(bucket, params["Key"], params["UploadId"])
         start, length = 0, source.size
@@ -131,9 +135,10 @@ class MultipartOperations(S3Base):
                 md5.update(piece)
                 if hasher is not None:
                     hasher.update(piece)
-            upload = self._upload(self.bucket(ctx, params["Bucket"]), params["Key"], params["UploadId"])
+            upload = self._upload(self.bucket(ctx, params["Bucket"], params, key=params["Key"]), params["Key"],
+                                  params["UploadId"])
         except BaseException:
-            self.store._release(segments)
+            self.store.release(segments)
             raise
         part = Part(number, length, f'"{md5.hexdigest()}"', ctx.clock.now(), segments,
                     hasher.b64() if hasher is not None else None)
@@ -143,7 +148,7 @@ class MultipartOperations(S3Base):
 
     @operation("CompleteMultipartUpload")
     def complete_multipart_upload(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        bucket = self.bucket(ctx, params["Bucket"])
+        bucket = self.bucket(ctx, params["Bucket"], params, key=params["Key"])
         key = params["Key"]
         upload = self._upload(bucket, key, params["UploadId"])
         requested = (params.get("MultipartUpload") or {}).get("Parts") or []
@@ -172,13 +177,18 @@ class MultipartOperations(S3Base):
                        segments=segments, content_type=upload.content_type, metadata=upload.metadata,
                        content=upload.content, checksum_algorithm=upload.checksum_algorithm if checksum_value else None,
                        checksum_value=checksum_value, checksum_type=upload.checksum_type if checksum_value else None,
-                       part_sizes=[p.size for p in chosen], owner_id=bucket.owner.id,
-                       storage_class=upload.storage_class)
+                       part_sizes=[p.size for p in chosen], storage_class=upload.storage_class,
+                       version_id=next_version_id(bucket))
+        if upload.settings:
+            ObjectSettings.from_record(upload.settings).apply(obj)
+        else:  # an upload journaled before settings existed
+            self.new_object_settings(ctx, bucket, {}).apply(obj)
         self.store.remove_upload(bucket, upload)
         self.store.put_object(bucket, obj)
+        self.notify(ctx, bucket, "ObjectCreated:CompleteMultipartUpload", key, obj)
         location = f"/{bucket.name}/{url_encode(key)}"
         return {"Location": location, "Bucket": bucket.name, "Key": key, "ETag": etag,
-                "ServerSideEncryption": "AES256",
+                **encryption_members(obj), **self.version_member(bucket, obj),
                 **checksum_members(obj.checksum_algorithm, checksum_value, obj.checksum_type)}
 
     @staticmethod
@@ -200,14 +210,14 @@ class MultipartOperations(S3Base):
 
     @operation("AbortMultipartUpload")
     def abort_multipart_upload(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        bucket = self.bucket(ctx, params["Bucket"])
+        bucket = self.bucket(ctx, params["Bucket"], params, key=params["Key"])
         upload = self._upload(bucket, params["Key"], params["UploadId"])
         self.store.remove_upload(bucket, upload)
         return {}
 
     @operation("ListParts")
     def list_parts(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        bucket = self.bucket(ctx, params["Bucket"])
+        bucket = self.bucket(ctx, params["Bucket"], params, key=params["Key"])
         upload = self._upload(bucket, params["Key"], params["UploadId"])
         marker = params.get("PartNumberMarker") or 0
         max_parts = check_max(params.get("MaxParts"), "max-parts")
@@ -230,7 +240,7 @@ class MultipartOperations(S3Base):
 
     @operation("ListMultipartUploads")
     def list_multipart_uploads(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        bucket = self.bucket(ctx, params["Bucket"])
+        bucket = self.bucket(ctx, params["Bucket"], params)
         prefix, delimiter = params.get("Prefix") or "", params.get("Delimiter") or ""
         key_marker, id_marker = params.get("KeyMarker") or None, params.get("UploadIdMarker") or None
         max_uploads = check_max(params.get("MaxUploads"), "max-uploads")

@@ -9,13 +9,15 @@ from miniaws.core.context import RequestContext
 from miniaws.protocols.rest_xml import prerender_item
 from miniaws.services.base import operation
 from miniaws.services.s3 import body as bodies
-from miniaws.services.s3.api_common import S3Base
+from miniaws.services.s3.api_common import S3Base, source_version_member
 from miniaws.services.s3.conditions import check_read, check_write, copy_source_conditions, parse_range
-from miniaws.services.s3.errors import (InvalidArgument, InvalidPartNumber, InvalidRequest, MalformedXML, MetadataTooLarge,
-                                        NoSuchKey)
+from miniaws.services.s3.errors import (AwsError, InvalidArgument, InvalidPartNumber, InvalidRequest, MalformedXML,
+                                        MetadataTooLarge, NoSuchKey)
 from miniaws.services.s3.listing import decode_token, encode_token, list_page, url_encode
-from miniaws.services.s3.models import CONTENT_MEMBERS, S3Object
+from miniaws.services.s3.lock import check_integrity_header
+from miniaws.services.s3.models import CONTENT_MEMBERS, Bucket, S3Object
 from miniaws.services.s3.validation import check_key, check_max
+from miniaws.services.s3.versions import Deleted, delete_key, next_version_id
 
 MAX_METADATA_BYTES = 2048
 MAX_DELETE_KEYS = 1000
@@ -48,6 +50,11 @@ def check_metadata(metadata: dict[str, str]) -> None:
         raise MetadataTooLarge(Size=str(size), MaxSizeAllowed=str(MAX_METADATA_BYTES))
 
 
+def encryption_members(obj: S3Object) -> dict[str, Any]:
+    # S3 encrypts every new object with SSE-S3 since January 2023; SSE-KMS objects carry their own members
+    return obj.encryption if obj.encryption is not None else {"ServerSideEncryption": "AES256"}
+
+
 def object_headers(obj: S3Object, checksum_mode: bool) -> dict[str, Any]:
     """The output members GetObject and HeadObject share."""
     out: dict[str, Any] = {
@@ -55,8 +62,15 @@ def object_headers(obj: S3Object, checksum_mode: bool) -> dict[str, Any]:
         "LastModified": obj.last_modified_http,
         "ContentType": obj.content_type,
         "AcceptRanges": "bytes",
-        "ServerSideEncryption": "AES256",  # S3 encrypts every new object with SSE-S3 since January 2023
+        **encryption_members(obj),
     }
+    if obj.tags:
+        out["TagCount"] = len(obj.tags)
+    if obj.lock_mode is not None and obj.lock_until is not None:
+        out["ObjectLockMode"] = obj.lock_mode
+        out["ObjectLockRetainUntilDate"] = obj.lock_until
+    if obj.legal_hold is not None:
+        out["ObjectLockLegalHoldStatus"] = obj.legal_hold
     if obj.metadata:
         out["Metadata"] = obj.metadata
     out.update(obj.content)
@@ -85,32 +99,36 @@ class ObjectOperations(S3Base):
     @operation("PutObject")
     async def put_object(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         """https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html"""
-        bucket = self.bucket(ctx, params["Bucket"])
+        bucket = self.bucket(ctx, params["Bucket"], params, key=params["Key"])
         key = params["Key"]
         check_key(key)
         metadata = params.get("Metadata") or {}
         check_metadata(metadata)
         if_match, if_none_match = params.get("IfMatch"), params.get("IfNoneMatch")
         check_write(bucket.objects.get(key), if_match, if_none_match, key)
+        stamp = self.new_object_settings(ctx, bucket, params)
         assert ctx.request is not None
+        check_integrity_header(ctx.request.headers, params)
         ingested = await bodies.ingest(ctx.request, self.blobs, params, ctx.extras.get("verified"))
         segments = self.store.adopt(ingested.blob_id, ingested.size)
         try:
             # the bucket or the key may have changed while the body streamed in
-            bucket = self.bucket(ctx, params["Bucket"])
+            bucket = self.bucket(ctx, params["Bucket"], params, key=key)
             check_write(bucket.objects.get(key), if_match, if_none_match, key)
         except BaseException:
-            self.store._release(segments)
+            self.store.release(segments)
             raise
         checksum_type = "FULL_OBJECT" if ingested.checksum_algorithm else None
         obj = S3Object(key=key, size=ingested.size, etag=f'"{ingested.md5.hex()}"', last_modified=ctx.clock.now(),
                        segments=segments, content_type=params.get("ContentType") or "binary/octet-stream",
                        metadata=metadata, content=content_settings(ctx, params),
                        checksum_algorithm=ingested.checksum_algorithm, checksum_value=ingested.checksum_value,
-                       checksum_type=checksum_type, owner_id=bucket.owner.id,
-                       storage_class=params.get("StorageClass") or "STANDARD")
+                       checksum_type=checksum_type, storage_class=params.get("StorageClass") or "STANDARD",
+                       version_id=next_version_id(bucket))
+        stamp.apply(obj)
         self.store.put_object(bucket, obj)
-        return {"ETag": obj.etag, "ServerSideEncryption": "AES256", "Size": obj.size,
+        self.notify(ctx, bucket, "ObjectCreated:Put", key, obj)
+        return {"ETag": obj.etag, **encryption_members(obj), "Size": obj.size, **self.version_member(bucket, obj),
                 **checksum_members(obj.checksum_algorithm, obj.checksum_value, checksum_type)}
 
     @operation("CopyObject")
@@ -118,7 +136,7 @@ class ObjectOperations(S3Base):
         """https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html"""
         source_bucket, source = self.copy_source(ctx, params)
         check_read(source, *copy_source_conditions(params), copy_source=True)
-        bucket = self.bucket(ctx, params["Bucket"])
+        bucket = self.bucket(ctx, params["Bucket"], params, key=params["Key"])
         key = params["Key"]
         check_key(key)
         directive = params.get("MetadataDirective") or "COPY"
@@ -130,7 +148,8 @@ class ObjectOperations(S3Base):
             requested = str(requested).upper()
         storage_class = params.get("StorageClass") or source.storage_class
         if (source_bucket is bucket and source.key == key and directive == "COPY" and not requested
-                and storage_class == source.storage_class):
+                and storage_class == source.storage_class and source is bucket.current(key)
+                and not params.get("WebsiteRedirectLocation")):
             raise InvalidRequest("This copy request is illegal because it is trying to copy an object to itself "
                                  "without changing the object's metadata, storage class, website redirect location "
                                  "or encryption attributes.")
@@ -149,17 +168,22 @@ class ObjectOperations(S3Base):
             value = await self._checksum_of(source, algorithm or "CRC32")
             checksum_type = "FULL_OBJECT"
         check_write(bucket.objects.get(key), params.get("IfMatch"), params.get("IfNoneMatch"), key)
+        stamp = self.new_object_settings(ctx, bucket, params, copy_of=source)
         # a copy is a single-part object: a multipart source's "-N" ETag becomes the MD5 of the data
         etag = source.etag if not source.part_sizes else f'"{await self._md5_of(source)}"'
+        # the source may have been deleted or overwritten while its checksum was computed: share what we read
         obj = S3Object(key=key, size=source.size, etag=etag,
                        last_modified=ctx.clock.now(), segments=self.store.share(source.segments),
                        content_type=content_type, metadata=metadata, content=content, checksum_algorithm=algorithm,
-                       checksum_value=value, checksum_type=checksum_type, part_sizes=None, owner_id=bucket.owner.id,
-                       storage_class=storage_class)
+                       checksum_value=value, checksum_type=checksum_type, part_sizes=None,
+                       storage_class=storage_class, version_id=next_version_id(bucket))
+        stamp.apply(obj)
         self.store.put_object(bucket, obj)
+        self.notify(ctx, bucket, "ObjectCreated:Copy", key, obj)
         return {"CopyObjectResult": {"ETag": obj.etag, "LastModified": obj.last_modified_iso,
                                      **checksum_members(algorithm, value, checksum_type)},
-                "ServerSideEncryption": "AES256"}
+                **encryption_members(obj), **self.version_member(bucket, obj),
+                **source_version_member(source_bucket, source)}
 
     async def _md5_of(self, obj: S3Object) -> str:
         md5 = hashlib.md5()
@@ -175,42 +199,79 @@ class ObjectOperations(S3Base):
 
     @operation("DeleteObject")
     def delete_object(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        bucket = self.bucket(ctx, params["Bucket"])
-        key = params["Key"]
-        existing = bucket.objects.get(key)
+        """https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html"""
+        key, version_id = params["Key"], params.get("VersionId")
+        bucket = self.find_bucket(params["Bucket"])
+        self.authorize(ctx, bucket, key=key, params=params,
+                       action="s3:DeleteObjectVersion" if version_id is not None else None)
         if params.get("IfMatch") is not None:
+            existing = bucket.objects.get(key)
             if existing is None:
                 raise NoSuchKey(Key=key)
             check_write(existing, params.get("IfMatch"), None, key)
-        self.store.delete_object(bucket, key)
-        return {}
+        self.check_bypass(ctx, bucket, key, params)
+        done = delete_key(self.store, bucket, key, version_id, now=ctx.clock.now(),
+                          owner_id=ctx.principal.canonical_id, owner_name=ctx.principal.display_name,
+                          bypass_governance=bool(params.get("BypassGovernanceRetention")))
+        self._notify_delete(ctx, bucket, key, done)
+        result: dict[str, Any] = {}
+        if done.version_id is not None:
+            result["VersionId"] = done.version_id
+        if done.delete_marker:
+            result["DeleteMarker"] = True
+        return result
 
     @operation("DeleteObjects")
     def delete_objects(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        bucket = self.bucket(ctx, params["Bucket"])
+        """https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html"""
+        bucket = self.find_bucket(params["Bucket"])
         request = params.get("Delete") or {}
         entries = request.get("Objects") or []
         if not entries or len(entries) > MAX_DELETE_KEYS:
             raise MalformedXML()
         quiet = bool(request.get("Quiet"))
+        bypass = bool(params.get("BypassGovernanceRetention"))
         deleted: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
         for entry in entries:
             key = entry.get("Key", "")
             version = entry.get("VersionId")
-            if version is not None and version != "null":
-                errors.append({"Key": key, "VersionId": version, "Code": "NoSuchVersion",
-                               "Message": "The specified version does not exist."})
+            try:
+                # each key is authorized on its own: a policy may allow some keys and deny others
+                self.authorize(ctx, bucket, key=key, params=params,
+                               action="s3:DeleteObjectVersion" if version is not None else "s3:DeleteObject")
+                if bypass:
+                    self.check_bypass(ctx, bucket, key, params)
+                done = delete_key(self.store, bucket, key, version, now=ctx.clock.now(),
+                                  owner_id=ctx.principal.canonical_id, owner_name=ctx.principal.display_name,
+                                  bypass_governance=bypass)
+            except AwsError as err:
+                errors.append({"Key": key, **({"VersionId": version} if version is not None else {}),
+                               "Code": err.error_code, "Message": err.message})
                 continue
-            self.store.delete_object(bucket, key)
-            if not quiet:
-                deleted.append({"Key": key, **({"VersionId": version} if version else {})})
+            self._notify_delete(ctx, bucket, key, done)
+            if quiet:
+                continue
+            item: dict[str, Any] = {"Key": key}
+            if version is not None:
+                item["VersionId"] = version
+            if done.delete_marker:
+                item["DeleteMarker"] = True
+                if version is None:
+                    item["DeleteMarkerVersionId"] = done.version_id
+            deleted.append(item)
         result: dict[str, Any] = {}
         if deleted:
             result["Deleted"] = deleted
         if errors:
             result["Errors"] = errors
         return result
+
+    def _notify_delete(self, ctx: RequestContext, bucket: Bucket, key: str, done: Deleted) -> None:
+        created_marker = (done.delete_marker and done.version_id is not None
+                          and bucket.find_version(key, done.version_id) is not None)
+        event = "ObjectRemoved:DeleteMarkerCreated" if created_marker else "ObjectRemoved:Delete"
+        self.notify(ctx, bucket, event, key, None, done.version_id)
 
     # -- reads ----------------------------------------------------------------------------------
     @operation("GetObject")
@@ -222,12 +283,8 @@ class ObjectOperations(S3Base):
         return self._read(ctx, params, with_body=False)
 
     def _read(self, ctx: RequestContext, params: dict[str, Any], with_body: bool) -> dict[str, Any]:
-        bucket = self.bucket(ctx, params["Bucket"])
-        key = params["Key"]
-        version = params.get("VersionId")
-        if version is not None and version != "null":
-            raise InvalidArgument("Invalid version id specified", ArgumentName="versionId", ArgumentValue=version)
-        obj = self.object(bucket, key)
+        bucket, obj = self.read_target(ctx, params, action="s3:GetObjectVersion" if params.get("VersionId") else
+                                       "s3:GetObject")
         check_read(obj, params.get("IfMatch"), params.get("IfNoneMatch"), params.get("IfModifiedSince"),
                    params.get("IfUnmodifiedSince"))
         part_number = params.get("PartNumber")
@@ -237,6 +294,8 @@ class ObjectOperations(S3Base):
         start, length = (0, obj.size) if span is None else span
         out = object_headers(obj, checksum_mode=whole and params.get("ChecksumMode") == "ENABLED")
         out["ContentLength"] = length
+        if bucket.versioning is not None:
+            out["VersionId"] = obj.version_id
         if not whole:
             out["ContentRange"] = f"bytes {start}-{start + length - 1}/{obj.size}"
             out["__status__"] = 206
@@ -262,7 +321,7 @@ class ObjectOperations(S3Base):
     # -- listings -------------------------------------------------------------------------------
     @operation("ListObjects")
     def list_objects(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        bucket = self.bucket(ctx, params["Bucket"])
+        bucket = self.bucket(ctx, params["Bucket"], params)
         prefix, delimiter = params.get("Prefix") or "", params.get("Delimiter") or ""
         marker = params.get("Marker") or None
         max_keys = check_max(params.get("MaxKeys"), "max-keys")
@@ -271,7 +330,7 @@ class ObjectOperations(S3Base):
         result: dict[str, Any] = {
             "Name": bucket.name, "Prefix": encode(prefix), "Marker": encode(marker or ""), "MaxKeys": max_keys,
             "IsTruncated": page.truncated,
-            "Contents": self._entries("ListObjects", page.objects, encode, bucket.owner.wire()),
+            "Contents": self._entries("ListObjects", page.objects, encode, True, bucket),
             "CommonPrefixes": [{"Prefix": encode(p)} for p in page.prefixes],
         }
         if delimiter:
@@ -284,19 +343,19 @@ class ObjectOperations(S3Base):
 
     @operation("ListObjectsV2")
     def list_objects_v2(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        bucket = self.bucket(ctx, params["Bucket"])
+        bucket = self.bucket(ctx, params["Bucket"], params)
         prefix, delimiter = params.get("Prefix") or "", params.get("Delimiter") or ""
         token = params.get("ContinuationToken")
         start_after = params.get("StartAfter") or None
         after = decode_token(token) if token else start_after
         max_keys = check_max(params.get("MaxKeys"), "max-keys")
         encode = _encoder(params)
-        owner = bucket.owner.wire() if params.get("FetchOwner") else None
         page = list_page(bucket, prefix, delimiter, after, max_keys)
         result: dict[str, Any] = {
             "Name": bucket.name, "Prefix": encode(prefix), "MaxKeys": max_keys, "IsTruncated": page.truncated,
             "KeyCount": len(page.objects) + len(page.prefixes),
-            "Contents": self._entries("ListObjectsV2", page.objects, encode, owner),
+            "Contents": self._entries("ListObjectsV2", page.objects, encode, bool(params.get("FetchOwner")),
+                                      bucket),
             "CommonPrefixes": [{"Prefix": encode(p)} for p in page.prefixes],
         }
         if delimiter:
@@ -311,11 +370,11 @@ class ObjectOperations(S3Base):
             result["EncodingType"] = params["EncodingType"]
         return result
 
-    def _entries(self, operation: str, objects: list[S3Object], encode: Any,
-                 owner: dict[str, str] | None) -> list[Any]:
-        """Listing entries, each rendered once per variant and cached on its (immutable) object:
-        serializing 1,000 entries per page dominated ListObjects before."""
-        variant = (operation, encode is url_encode, owner is not None)
+    def _entries(self, operation: str, objects: list[S3Object], encode: Any, with_owner: bool,
+                 bucket: Bucket) -> list[Any]:
+        """Listing entries, each rendered once per variant and cached on its object (what a listing shows of an
+        object never changes): serializing 1,000 entries per page dominated ListObjects before."""
+        variant = (operation, encode is url_encode, with_owner)
         entries: list[Any] = []
         append = entries.append
         for obj in objects:
@@ -325,7 +384,7 @@ class ObjectOperations(S3Base):
             rendered = cache.get(variant)
             if rendered is None:
                 rendered = cache[variant] = prerender_item(self.spec, operation, "Contents",
-                                                           _entry_fields(obj, encode, owner))
+                                                           _entry_fields(obj, encode, with_owner, bucket))
             append(rendered)
         return entries
 
@@ -347,11 +406,18 @@ def _encoder(params: dict[str, Any]) -> Any:
     return url_encode
 
 
-def _entry_fields(obj: S3Object, encode: Any, owner: dict[str, str] | None) -> dict[str, Any]:
+def owner_wire(obj: S3Object, bucket: Bucket) -> dict[str, str]:
+    """The Owner of an object: its writer under ObjectWriter ownership, else the bucket owner."""
+    if not obj.owner_id or obj.owner_id == bucket.owner.id:
+        return bucket.owner.wire()
+    return {"ID": obj.owner_id, "DisplayName": obj.owner_name}
+
+
+def _entry_fields(obj: S3Object, encode: Any, with_owner: bool, bucket: Bucket) -> dict[str, Any]:
     entry: dict[str, Any] = {"Key": encode(obj.key), "LastModified": obj.last_modified_iso, "ETag": obj.etag,
                              "Size": obj.size, "StorageClass": obj.storage_class}
-    if owner is not None:
-        entry["Owner"] = owner
+    if with_owner:
+        entry["Owner"] = owner_wire(obj, bucket)
     if obj.checksum_algorithm:
         entry["ChecksumAlgorithm"] = [obj.checksum_algorithm]
         if obj.checksum_type:

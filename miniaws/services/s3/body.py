@@ -110,6 +110,23 @@ async def ingest(request: web.BaseRequest, blobs: BlobStore, params: Mapping[str
     return IngestedBody(blob_id, sink.size, sink.md5.digest(), algorithm, sink.checksum_b64())
 
 
+async def ingest_chunks(chunks: AsyncIterator[bytes], blobs: BlobStore,
+                        max_size: int = MAX_SINGLE_UPLOAD) -> IngestedBody:
+    """Store a body that is not the request's own payload (the file field of a browser POST upload)."""
+    sink = _BodySink(blobs, None, want_sha256=False)
+    try:
+        async for data in chunks:
+            await sink.add(data)
+            if sink.size > max_size:
+                raise EntityTooLarge(MaxSizeAllowed=str(max_size))
+        await sink.finish()
+        blob_id = await sink.commit()
+    except BaseException:
+        await sink.abort()
+        raise
+    return IngestedBody(blob_id, sink.size, sink.md5.digest(), None, None)
+
+
 def _declared_length(headers: Mapping[str, str], chunked: bool) -> int | None:
     text = headers.get("x-amz-decoded-content-length") if chunked else headers.get("Content-Length")
     if text is None:

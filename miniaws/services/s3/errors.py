@@ -126,3 +126,101 @@ class MetadataTooLarge(AwsError):
 class InvalidPartNumber(AwsError):
     status = 416
     default_message = "The requested partnumber is not satisfiable"
+
+
+class NoSuchVersion(AwsError):
+    status = 404
+    default_message = "The specified version does not exist."
+
+
+class InvalidBucketState(AwsError):
+    status = 409
+
+
+class NoSuchBucketPolicy(AwsError):
+    status = 404
+    default_message = "The bucket policy does not exist"
+
+
+class MalformedPolicy(AwsError):
+    status = 400
+
+
+class NoSuchPublicAccessBlockConfiguration(AwsError):
+    status = 404
+    default_message = "The public access block configuration was not found"
+
+
+class AccessControlListNotSupported(AwsError):
+    status = 400
+    default_message = "The bucket does not allow ACLs"
+
+
+class InvalidBucketAclWithObjectOwnership(AwsError):
+    status = 400
+    default_message = "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"
+
+
+class InvalidBucketAclWithBlockPublicAccessError(AwsError):
+    status = 400
+    default_message = "Bucket cannot have public ACLs set with BlockPublicAccess enabled"
+
+
+class UnresolvableGrantByEmailAddress(AwsError):
+    status = 400
+    default_message = "The e-mail address you provided does not match any account on record."
+
+
+class MissingSecurityHeader(AwsError):
+    status = 400
+    default_message = "Your request was missing a required header"
+
+
+class OwnershipControlsNotFoundError(AwsError):
+    status = 404
+    default_message = "The bucket ownership controls were not found"
+
+
+class InvalidTag(AwsError):
+    status = 400
+
+
+class BadRequest(AwsError):
+    status = 400
+
+
+class NoSuchTagSet(AwsError):
+    status = 404
+    default_message = "The TagSet does not exist"
+
+
+class CORSResponse(AwsError):
+    status = 403
+    default_message = ("This CORS request is not allowed. This is usually because the evalution of Origin, request "
+                       "method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted "
+                       "by the resource's CORS spec.")
+
+
+class NoSuchCORSConfiguration(AwsError):
+    status = 404
+    default_message = "The CORS configuration does not exist"
+
+
+class ObjectLockConfigurationNotFoundError(AwsError):
+    status = 404
+    default_message = "Object Lock configuration does not exist for this bucket"
+
+
+class NoSuchObjectLockConfiguration(AwsError):
+    status = 404
+    default_message = "The specified object does not have a ObjectLock configuration"
+
+
+class NoSuchWebsiteConfiguration(AwsError):
+    status = 404
+    default_message = "The specified bucket does not have a website configuration"
+
+
+class NoSuchLifecycleConfiguration(AwsError):
+    status = 404
+    default_message = "The lifecycle configuration does not exist"

@@ -1,4 +1,5 @@
-"""Listing: ListObjects (v1, v2), ListMultipartUploads and ListParts pages, in S3's order and paging rules.
+"""Listing: ListObjects (v1, v2), ListObjectVersions, ListMultipartUploads and ListParts pages, in S3's order and
+paging rules.
 
 Keys are kept sorted in UTF-8 binary order; a page starts with a bisect, so listing is O(page), not O(bucket).
 """
@@ -73,6 +74,64 @@ def list_page(bucket: Bucket, prefix: str, delimiter: str, after: str | None, ma
         page.objects.append(bucket.objects[key])
         page.last = key
         count += 1
+        index += 1
+    return page
+
+
+@dataclass(slots=True)
+class VersionsPage:
+    versions: list[S3Object] = field(default_factory=list)
+    prefixes: list[str] = field(default_factory=list)
+    truncated: bool = False
+    next_key: str | None = None
+    next_version: str | None = None
+
+
+def versions_page(bucket: Bucket, prefix: str, delimiter: str, key_marker: str | None,
+                  version_marker: str | None, max_keys: int) -> VersionsPage:
+    """Every version and delete marker, by key and then newest first, after (key-marker, version-id-marker).
+
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html: without a version-id-marker the
+    page starts after every version of key-marker; with one, after that version of key-marker.
+    """
+    page = VersionsPage()
+    keys = bucket.version_keys
+    if key_marker and sort_key(key_marker) >= sort_key(prefix):
+        finder = bisect.bisect_left if version_marker else bisect.bisect_right
+        index = finder(keys, sort_key(key_marker), key=sort_key)
+    else:
+        index = bisect.bisect_left(keys, sort_key(prefix), key=sort_key)
+    count = 0
+    plen = len(prefix)
+    while index < len(keys):
+        key = keys[index]
+        if not key.startswith(prefix):
+            break
+        if delimiter:
+            cut = key.find(delimiter, plen)
+            if cut >= 0:
+                common = key[: cut + len(delimiter)]
+                index = _skip_prefix(keys, common, index)
+                if key_marker is not None and sort_key(common) <= sort_key(key_marker):
+                    continue
+                if count == max_keys:
+                    page.truncated = True
+                    return page
+                page.prefixes.append(common)
+                page.next_key, page.next_version = common, None
+                count += 1
+                continue
+        stack = bucket.versions[key]
+        start = 0
+        if key == key_marker and version_marker:
+            start = next((i + 1 for i, v in enumerate(stack) if v.version_id == version_marker), 0)
+        for version in stack[start:]:
+            if count == max_keys:
+                page.truncated = True
+                return page
+            page.versions.append(version)
+            page.next_key, page.next_version = key, version.version_id
+            count += 1
         index += 1
     return page
 

@@ -109,7 +109,8 @@ def test_path_style_edges(method: str, path: str, expected: tuple[str, dict[str,
     ("POST", "/b/k", {"uploadId": "u"}, {}, "CompleteMultipartUpload"),
     ("DELETE", "/b/k", {"uploadId": "u"}, {}, "AbortMultipartUpload"),
     ("POST", "/b", {"delete": ""}, {}, "DeleteObjects"),
-    ("PUT", "/b", {"versioning": ""}, {}, "PutBucketVersioning"),  # recognised, though not implemented
+    ("PUT", "/b", {"versioning": ""}, {}, "PutBucketVersioning"),
+    ("PUT", "/b", {"logging": ""}, {}, "PutBucketLogging"),  # recognised, though not implemented
     ("GET", "/b", {"analytics": "", "id": "a"}, {}, "GetBucketAnalyticsConfiguration"),
     ("GET", "/b", {"analytics": ""}, {}, "ListBucketAnalyticsConfigurations"),
 ])
@@ -126,8 +127,8 @@ def test_no_match() -> None:
 
 
 def test_unimplemented_operations_are_recognised() -> None:
-    assert "PutBucketVersioning" not in S3["operations"]
-    assert {r["name"] for r in S3["routes"]} >= {"PutBucketVersioning", "SelectObjectContent"}
+    assert "PutBucketLogging" not in S3["operations"]
+    assert {r["name"] for r in S3["routes"]} >= {"PutBucketLogging", "SelectObjectContent"}
 
 
 def test_x_id_hint_is_never_required() -> None:
