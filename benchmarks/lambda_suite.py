@@ -73,7 +73,7 @@ def _zip() -> bytes:
 
 def _start(workdir: Path, core: int | None) -> tuple[subprocess.Popen[bytes], str]:
     log = open(workdir / "miniaws.log", "wb")  # noqa: SIM115 - closed with the process
-    argv = [sys.executable, "-m", "miniaws", "--port", "0", "--dns-port", "0", "--ephemeral", "--log-level", "warning"]
+    argv = [sys.executable, "-m", "miniaws", "--port", "0", "--dns-port", "0", "--edge-port", "0", "--ephemeral", "--log-level", "warning"]
     proc = procs.spawn(argv, stdout=subprocess.PIPE, stderr=log, cwd=str(_ROOT))
     assert proc.stdout is not None
     seen = b""

@@ -56,7 +56,7 @@ class Target:
 def _miniaws(ephemeral: bool) -> Callable[[Path], Launch | str]:
     def resolve(workdir: Path) -> Launch | str:
         storage = ["--ephemeral"] if ephemeral else ["--data-dir", str(workdir / "miniaws-data")]
-        return Launch([sys.executable, "-m", "miniaws", "--port", "0", "--dns-port", "0", *storage], "/_miniaws/health")
+        return Launch([sys.executable, "-m", "miniaws", "--port", "0", "--dns-port", "0", "--edge-port", "0", *storage], "/_miniaws/health")
 
     return resolve
 

@@ -32,6 +32,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--lambda-keep-warm", type=float, metavar="SECONDS",
                         help="idle seconds before a warm function environment is reaped (default 600; 0 = always cold)")
     parser.add_argument("--dns-port", type=int, help="DNS port, UDP and TCP (default 1053; 0 picks a free port)")
+    parser.add_argument("--edge-port", type=int,
+                        help="CloudFront edge port, distributions chosen by Host (default 8080; 0 picks a free port)")
     return parser.parse_args(argv)
 
 
@@ -41,7 +43,7 @@ def build_config(args: argparse.Namespace) -> Config:
         "log_level": args.log_level, "account_id": args.account_id, "region": args.region, "auth": args.auth,
         "credentials": args.credentials, "time_scale": args.time_scale,
         "lambda_concurrency_limit": args.lambda_concurrency_limit, "lambda_keep_warm_seconds": args.lambda_keep_warm,
-        "dns_port": args.dns_port,
+        "dns_port": args.dns_port, "edge_port": args.edge_port,
     }
     return load_config(args.config, overrides=overrides)
 

@@ -66,6 +66,12 @@ class Config:
     dns_random_seed: int | None = None
     #: multiply every health check's interval and timeout by this (0.01: a 10 s check probes every 0.1 s)
     health_check_interval_scale: float = 1.0
+    #: CloudFront edge port (every distribution answers there, chosen by Host); 0 picks a free port and prints it
+    edge_port: int = 8080
+    #: bytes of responses the edge cache may hold before it evicts the least recently used
+    edge_cache_bytes: int = 256 * 1024 * 1024
+    #: responses larger than this are streamed to the viewer and not cached
+    edge_max_object_bytes: int = 32 * 1024 * 1024
 
     @property
     def data_path(self) -> Path:
@@ -76,7 +82,8 @@ class Config:
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Config)}
-_INT_FIELDS = {"port", "dns_port", "inline_body_limit", "lambda_concurrency_limit", "lambda_cold_start_delay_ms"}
+_INT_FIELDS = {"port", "dns_port", "inline_body_limit", "lambda_concurrency_limit", "lambda_cold_start_delay_ms",
+               "edge_port", "edge_cache_bytes", "edge_max_object_bytes"}
 _FLOAT_FIELDS = {"time_scale", "health_check_interval_scale", "lambda_keep_warm_seconds",
                  "lambda_retry_delay_seconds"}
 #: float settings for which 0 is meaningful (keep-warm 0: always cold; retry delay 0: retry at once)
@@ -97,7 +104,9 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             if isinstance(value, bool):
                 raise ValueError(value)
             result: Any = int(value)
-            if name in ("port", "dns_port") and not 0 <= result <= 65535:
+            if name in ("port", "dns_port", "edge_port") and not 0 <= result <= 65535:
+                raise ValueError(value)
+            if name in ("edge_cache_bytes", "edge_max_object_bytes") and result < 1:
                 raise ValueError(value)
             if name.startswith("lambda_") and result < 0:
                 raise ValueError(value)

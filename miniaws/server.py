@@ -23,6 +23,7 @@ from miniaws.config import Config
 from miniaws.core.auth import SigV4Verifier
 from miniaws.core.clock import Clock, make_clock
 from miniaws.dataplane.dns.server import DnsServer
+from miniaws.dataplane.edge.server import EdgeServer
 from miniaws.dataplane.health import HealthChecker
 from miniaws.gateway.app import make_server
 from miniaws.gateway.dispatch import Gateway
@@ -47,23 +48,27 @@ def build_services(config: Config, clock: Clock, journal: Journal, blobs: BlobSt
     """Every service, constructed with exactly what it needs (explicit wiring, no globals). `endpoint` gives the
     AWS endpoint URL once the listener is bound (functions get it as AWS_ENDPOINT_URL); `health` is the one
     active health checker (Route 53 health checks, later load balancer target groups)."""
+    from miniaws.services.cloudfront.api import CloudFrontService
     from miniaws.services.kms.api import KmsService
     from miniaws.services.lambda_.api import LambdaService
     from miniaws.services.route53.api import Route53Service
     from miniaws.services.s3.api import S3Service
+    from miniaws.services.s3.origin import S3Origin
     from miniaws.services.sqs.api import SqsService
     from miniaws.services.sts.api import StsService
 
     sqs = SqsService(config, clock, journal)
     # S3 event notifications go to queues in-process (topics and functions once they expose a publish)
     s3 = S3Service(config, clock, journal, blobs, queues=sqs)
+    route53 = Route53Service(config, clock, journal, health or HealthChecker(clock))
     services: list[Service] = [
         s3,
         StsService(config),
         KmsService(config, clock, journal),
         sqs,
         LambdaService(config, clock, journal, blobs, s3=s3, endpoint=endpoint),
-        Route53Service(config, clock, journal, health or HealthChecker(clock)),
+        route53,
+        CloudFrontService(config, clock, journal, s3=S3Origin(s3), dns=route53.resolver.handle),
     ]
     return {svc.name: svc for svc in services}
 
@@ -85,6 +90,8 @@ class Server:
                                     interval_scale=config.health_check_interval_scale / config.time_scale)
         self.dns: DnsServer | None = None
         self.dns_error = ""
+        self.edge: EdgeServer | None = None
+        self.edge_error = ""
 
     @property
     def data_path(self) -> Path | None:
@@ -130,6 +137,16 @@ class Server:
                 # costs the DNS server, and the banner says so
                 self.dns_error = f"not started: {dns.host}:{dns.requested_port}: {exc.strerror or exc}"
                 log.warning("DNS server %s (set --dns-port, 0 picks a free port)", self.dns_error)
+        cloudfront: Any = self.services.get("cloudfront")
+        if cloudfront is not None:
+            edge = EdgeServer(cloudfront.edge, self.config.host, self.config.edge_port)
+            try:
+                await edge.start()
+                self.edge = edge
+            except OSError as exc:
+                # like DNS: a busy edge port costs the edge, not the AWS API; the banner says so
+                self.edge_error = f"not started: {edge.host}:{edge.requested_port}: {exc.strerror or exc}"
+                log.warning("CloudFront edge %s (set --edge-port, 0 picks a free port)", self.edge_error)
 
         secrets = {c.access_key: c.secret_key for c in self.config.credentials}
         gateway = Gateway(self.config, self.clock, self.services, journal, SigV4Verifier(secrets, self.clock))
@@ -152,6 +169,9 @@ class Server:
         if self.dns is not None:
             await self.dns.stop()
             self.dns = None
+        if self.edge is not None:
+            await self.edge.stop()
+            self.edge = None
         for service in self.services.values():
             await service.stop()
         await self.health.close()
@@ -180,6 +200,8 @@ class Server:
             f"  AWS endpoint    {self.endpoint_url}",
             f"  DNS             udp+tcp {self.dns.address()}" if self.dns is not None else
             f"  DNS             {self.dns_error or 'off'}",
+            f"  edge (CloudFront) {self.edge.url}" if self.edge is not None else
+            f"  edge (CloudFront) {self.edge_error or 'off'}",
             f"  data directory  {data}",
             f"  auth            {self.config.auth}",
             f"  services        {', '.join(sorted(self.services))}",

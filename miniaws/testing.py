@@ -45,10 +45,11 @@ class MiniAws:
 
 @contextlib.contextmanager
 def miniaws_server(config: Config | None = None, **settings: Any) -> Iterator[MiniAws]:
-    """Start miniaws on free loopback ports (API and DNS; ephemeral unless told otherwise) and stop it on exit."""
+    """Start miniaws on free loopback ports (API, DNS and edge; ephemeral unless told otherwise) and stop it on exit."""
     if config is None:
         settings.setdefault("port", 0)
         settings.setdefault("dns_port", 0)
+        settings.setdefault("edge_port", 0)
         settings.setdefault("ephemeral", True)
         config = load_config(env={}, overrides=settings)
     thread = ServerThread(config).start()

@@ -72,6 +72,21 @@ OPERATIONS: dict[str, list[str]] = {
         "GetHealthCheckCount", "GetHealthCheckStatus", "GetHealthCheckLastFailureReason",
         "ChangeTagsForResource", "ListTagsForResource", "TestDNSAnswer",
     ],
+    "cloudfront": [
+        "CreateDistribution", "CreateDistributionWithTags", "GetDistribution", "GetDistributionConfig",
+        "UpdateDistribution", "DeleteDistribution", "ListDistributions", "ListDistributionsByCachePolicyId",
+        "ListDistributionsByOriginRequestPolicyId", "ListDistributionsByResponseHeadersPolicyId",
+        "TagResource", "UntagResource", "ListTagsForResource",
+        "CreateCachePolicy", "GetCachePolicy", "GetCachePolicyConfig", "UpdateCachePolicy", "DeleteCachePolicy",
+        "ListCachePolicies",
+        "CreateOriginRequestPolicy", "GetOriginRequestPolicy", "GetOriginRequestPolicyConfig",
+        "UpdateOriginRequestPolicy", "DeleteOriginRequestPolicy", "ListOriginRequestPolicies",
+        "CreateResponseHeadersPolicy", "GetResponseHeadersPolicy", "GetResponseHeadersPolicyConfig",
+        "UpdateResponseHeadersPolicy", "DeleteResponseHeadersPolicy", "ListResponseHeadersPolicies",
+        "CreateOriginAccessControl", "GetOriginAccessControl", "GetOriginAccessControlConfig",
+        "UpdateOriginAccessControl", "DeleteOriginAccessControl", "ListOriginAccessControls",
+        "CreateInvalidation", "GetInvalidation", "ListInvalidations",
+    ],
 }
 
 #: botocore service name -> package under miniaws/services/ when they differ (`lambda` is a keyword)

@@ -51,7 +51,7 @@ class Enforcing:
 @pytest.fixture(scope="module")
 def enforcing() -> Iterator[Enforcing]:
     clock = FakeClock(start=time.time())
-    config = load_config(env={}, overrides={"port": 0, "dns_port": 0, "ephemeral": True, "auth": "enforce",
+    config = load_config(env={}, overrides={"port": 0, "dns_port": 0, "edge_port": 0, "ephemeral": True, "auth": "enforce",
                                             "credentials": CREDENTIALS})
     thread = ServerThread(config, clock=clock).start()
     try:
@@ -352,7 +352,7 @@ def test_tampered_streaming_chunk_is_rejected(enforcing: Enforcing, alice: Any, 
 @pytest.fixture(scope="module")
 def lenient() -> Iterator[MiniAws]:
     """auth=off, but Alice's key is configured: presigned URLs carrying it are still verified."""
-    config = load_config(env={}, overrides={"port": 0, "dns_port": 0, "ephemeral": True, "auth": "off",
+    config = load_config(env={}, overrides={"port": 0, "dns_port": 0, "edge_port": 0, "ephemeral": True, "auth": "off",
                                             "credentials": f"{ALICE[0]}:{ALICE[1]}"})
     thread = ServerThread(config).start()
     try:

@@ -324,7 +324,7 @@ def test_second_server_on_same_data_dir_refuses_to_start(tmp_path: Path, servers
     s3 = _client(server.endpoint_url)
     s3.create_bucket(Bucket="locked")
 
-    second = subprocess.run([sys.executable, "-m", "miniaws", "--port", "0", "--dns-port", "0", "--data-dir", str(data_dir)],
+    second = subprocess.run([sys.executable, "-m", "miniaws", "--port", "0", "--dns-port", "0", "--edge-port", "0", "--data-dir", str(data_dir)],
                             capture_output=True, text=True, timeout=60,
                             env={k: v for k, v in os.environ.items() if not k.startswith("MINIAWS_")})
     assert second.returncode != 0

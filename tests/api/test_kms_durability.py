@@ -28,7 +28,7 @@ KEY_ID = "5a5a5a5a-0000-4000-8000-000000000001"
 
 @contextmanager
 def server(**settings: Any) -> Iterator[Any]:
-    thread = ServerThread(load_config(env={}, overrides={"port": 0, "dns_port": 0, **settings})).start()
+    thread = ServerThread(load_config(env={}, overrides={"port": 0, "dns_port": 0, "edge_port": 0, **settings})).start()
     try:
         yield make_client(thread.endpoint_url, "kms")
     finally:
@@ -80,7 +80,7 @@ def test_restart_keeps_keys_ciphertexts_and_history(tmp_path: Path) -> None:
 
     os.unlink(root_key)
     with pytest.raises(RootKeyError, match="kms-root.key is missing"):
-        ServerThread(load_config(env={}, overrides={"port": 0, "dns_port": 0, "data_dir": str(data)})).start()
+        ServerThread(load_config(env={}, overrides={"port": 0, "dns_port": 0, "edge_port": 0, "data_dir": str(data)})).start()
 
 
 def test_seeded_keys_reproduce_across_servers() -> None:

@@ -90,7 +90,7 @@ def test_on_demand_rotations_are_limited(kms: Any) -> None:
 @pytest.fixture(scope="module")
 def clocked() -> Iterator[tuple[Any, FakeClock]]:
     clock = FakeClock()
-    thread = ServerThread(load_config(env={}, overrides={"port": 0, "dns_port": 0, "ephemeral": True}), clock).start()
+    thread = ServerThread(load_config(env={}, overrides={"port": 0, "dns_port": 0, "edge_port": 0, "ephemeral": True}), clock).start()
     try:
         yield make_client(thread.endpoint_url, "kms"), clock
     finally:

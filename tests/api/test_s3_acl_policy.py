@@ -175,7 +175,7 @@ def test_malformed_policies(s3: Any, bucket: str, document: Any, message: str) -
 # ------------------------------------------------------------------- auth enforced: two principals
 @pytest.fixture(scope="module")
 def enforcing() -> Iterator[MiniAws]:
-    config = load_config(env={}, overrides={"port": 0, "dns_port": 0, "ephemeral": True, "auth": "enforce",
+    config = load_config(env={}, overrides={"port": 0, "dns_port": 0, "edge_port": 0, "ephemeral": True, "auth": "enforce",
                                             "credentials": f"{ALICE[0]}:{ALICE[1]},{BOB[0]}:{BOB[1]}"})
     thread = ServerThread(config, clock=FakeClock(start=time.time())).start()
     try:

@@ -28,7 +28,7 @@ class Server:
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
     clock = FakeClock(start=time.time())
-    thread = ServerThread(load_config(env={}, overrides={"port": 0, "dns_port": 0, "ephemeral": True}),
+    thread = ServerThread(load_config(env={}, overrides={"port": 0, "dns_port": 0, "edge_port": 0, "ephemeral": True}),
                           clock=clock).start()
     try:
         yield Server(thread, clock)

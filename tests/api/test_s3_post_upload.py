@@ -31,7 +31,7 @@ class Enforcing:
 @pytest.fixture(scope="module")
 def enforcing() -> Iterator[Enforcing]:
     clock = FakeClock(start=time.time())
-    config = load_config(env={}, overrides={"port": 0, "dns_port": 0, "ephemeral": True, "auth": "enforce",
+    config = load_config(env={}, overrides={"port": 0, "dns_port": 0, "edge_port": 0, "ephemeral": True, "auth": "enforce",
                                             "credentials": f"{ALICE[0]}:{ALICE[1]}"})
     thread = ServerThread(config, clock=clock).start()
     try:

@@ -26,7 +26,7 @@ class Clocked:
 @pytest.fixture(scope="module")
 def clocked() -> Iterator[Clocked]:
     clock = FakeClock(start=time.time())
-    thread = ServerThread(load_config(env={}, overrides={"port": 0, "dns_port": 0, "ephemeral": True}), clock=clock).start()
+    thread = ServerThread(load_config(env={}, overrides={"port": 0, "dns_port": 0, "edge_port": 0, "ephemeral": True}), clock=clock).start()
     try:
         yield Clocked(make_client(thread.endpoint_url, "sqs"), clock)
     finally:

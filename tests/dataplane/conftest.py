@@ -23,7 +23,7 @@ SCALE = 0.01
 
 
 def start(**settings: Any) -> ServerThread:
-    overrides = {"port": 0, "dns_port": 0, "ephemeral": True, "health_check_interval_scale": SCALE,
+    overrides = {"port": 0, "dns_port": 0, "edge_port": 0, "ephemeral": True, "health_check_interval_scale": SCALE,
                  "dns_locations_file": str(LOCATIONS), "dns_random_seed": 7, **settings}
     return ServerThread(load_config(env={}, overrides=overrides)).start()
 

@@ -40,7 +40,7 @@ def start_server(*args: str, timeout: float = 15.0, env: dict[str, str] | None =
     full_env = dict(os.environ)
     full_env.update(env or {})
     full_env.pop("MINIAWS_CONFIG", None)
-    proc = subprocess.Popen([sys.executable, "-m", "miniaws", "--port", "0", "--dns-port", "0", *args], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "miniaws", "--port", "0", "--dns-port", "0", "--edge-port", "0", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, env=full_env)
     assert proc.stdout is not None
     seen = b""
