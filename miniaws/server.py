@@ -54,6 +54,7 @@ def build_services(config: Config, clock: Clock, journal: Journal, blobs: BlobSt
     from miniaws.services.route53.api import Route53Service
     from miniaws.services.s3.api import S3Service
     from miniaws.services.s3.origin import S3Origin
+    from miniaws.services.sns.api import SnsService
     from miniaws.services.sqs.api import SqsService
     from miniaws.services.sts.api import StsService
 
@@ -66,6 +67,7 @@ def build_services(config: Config, clock: Clock, journal: Journal, blobs: BlobSt
         StsService(config),
         KmsService(config, clock, journal),
         sqs,
+        SnsService(config, clock, journal, sqs=sqs, endpoint=endpoint),
         LambdaService(config, clock, journal, blobs, s3=s3, endpoint=endpoint),
         route53,
         CloudFrontService(config, clock, journal, s3=S3Origin(s3), dns=route53.resolver.handle),

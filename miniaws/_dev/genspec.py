@@ -87,6 +87,12 @@ OPERATIONS: dict[str, list[str]] = {
         "UpdateOriginAccessControl", "DeleteOriginAccessControl", "ListOriginAccessControls",
         "CreateInvalidation", "GetInvalidation", "ListInvalidations",
     ],
+    "sns": [
+        "CreateTopic", "DeleteTopic", "ListTopics", "GetTopicAttributes", "SetTopicAttributes",
+        "TagResource", "UntagResource", "ListTagsForResource",
+        "Subscribe", "Unsubscribe", "ConfirmSubscription", "ListSubscriptions", "ListSubscriptionsByTopic",
+        "GetSubscriptionAttributes", "SetSubscriptionAttributes", "Publish", "PublishBatch",
+    ],
 }
 
 #: botocore service name -> package under miniaws/services/ when they differ (`lambda` is a keyword)

@@ -1,0 +1,1 @@
+"""Unit tests of the SNS service: filter policies as case tables, signatures, delivery policies, the store."""
