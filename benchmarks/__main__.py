@@ -13,10 +13,11 @@ import sys
 # name → (module, one-line help)
 SUITES: dict[str, tuple[str, str]] = {
     "s3": ("benchmarks.s3", "S3 PutObject/GetObject/ListObjectsV2 throughput, startup and memory"),
+    "dns": ("benchmarks.dns", "DNS queries/s and p50/p99 over UDP and TCP against a bare asyncio ceiling"),
     "edge": ("benchmarks.edge", "CloudFront edge cache hit/miss req/s and p50/p99 against a bare aiohttp ceiling"),
     "lambda": ("benchmarks.lambda_suite", "Lambda cold start, warm invoke latency and invokes/s, RSS drift"),
     "sqs": ("benchmarks.sqs", "SQS send/drain/end-to-end rates, long-poll wake and SNS → SQS latency"),
-    "dns": ("benchmarks.dns", "DNS queries/s and p50/p99 over UDP and TCP against a bare asyncio ceiling"),
+    "lb": ("benchmarks.lb", "ALB GET 1 KiB req/s and p50/p99 against the target directly, a bare aiohttp proxy, haproxy"),
 }
 
 

@@ -6,6 +6,10 @@ miniaws (ephemeral) runs pinned to the server core with a distribution in front 
 with CachingOptimized, `/miss/*` with CachingDisabled (every request one origin fetch). The ceiling is a second
 baseline server on the server core, asked for the same paths directly. Workloads: a cache hit on a 1 KiB and a
 100 KiB object, a miss (1 KiB), and the origin on its own (what a miss adds is measured against it).
+
+When `nginx` is installed, nginx with `proxy_cache` in front of the same origin is a third target, pinned to the
+server core too (one worker process): its config is written to a temp dir and it runs in the foreground with
+`-p <tmp> -c <conf>` on a free loopback port, stopped after its cells. Without nginx its row says "not installed".
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import json
 import os
 import platform
 import re
+import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +39,7 @@ ENDPOINT_RE = re.compile(rb"AWS endpoint\s+(http://\S+)")
 EDGE_RE = re.compile(rb"edge \(CloudFront\)\s+(http://\S+)")
 CEILING = "bare-aiohttp"
 SUBJECT = "miniaws-edge"
+NGINX = "nginx-proxy_cache"
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 HIT_GOAL = 0.70
@@ -50,9 +57,9 @@ class Workload:
 
 
 WORKLOADS: dict[str, Workload] = {w.name: w for w in (
-    Workload("hit-1k", "cache hit, 1 KiB", "/bench/get/1024", (SUBJECT, CEILING)),
-    Workload("hit-100k", "cache hit, 100 KiB", "/bench/get/102400", (SUBJECT, CEILING)),
-    Workload("miss-1k", "miss (CachingDisabled), 1 KiB", "/miss/get/1024", (SUBJECT, "origin")),
+    Workload("hit-1k", "cache hit, 1 KiB", "/bench/get/1024", (SUBJECT, CEILING, NGINX)),
+    Workload("hit-100k", "cache hit, 100 KiB", "/bench/get/102400", (SUBJECT, CEILING, NGINX)),
+    Workload("miss-1k", "miss (CachingDisabled), 1 KiB", "/miss/get/1024", (SUBJECT, "origin", NGINX)),
 )}
 
 
@@ -106,6 +113,69 @@ class _Server:
         procs.stop(self.proc)
 
 
+class _Nginx:
+    """nginx with proxy_cache in front of the origin: one worker, its config, cache and logs in `workdir`, in the
+    foreground (`daemon off`), on a free loopback port; `/miss/` is proxied without the cache, like the edge's
+    CachingDisabled behaviour. Objects are cached for a day (CachingOptimized's default TTL), concurrent misses
+    for one key wait on one fetch (`proxy_cache_lock`), and upstream connections are kept alive."""
+
+    def __init__(self, binary: str, origin_url: str, core: int | None, workdir: Path) -> None:
+        self.port = procs.free_port()
+        root = workdir / "nginx"
+        for sub in ("cache", "temp"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+        conf = root / "nginx.conf"
+        conf.write_text(_nginx_conf(self.port, origin_url.split("//", 1)[1], root, core))
+        # `-e`: the error log from the first line on (before the config is read), not the packaged path
+        self.proc = procs.spawn([binary, "-p", str(root), "-c", str(conf), "-e", str(root / "error.log")],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    log = (root / "error.log").read_text(errors="replace") if (root / "error.log").exists() else ""
+                    procs.stop(self.proc)
+                    raise RuntimeError(f"nginx did not start: {log.strip()[-300:]}") from None
+                time.sleep(0.05)
+        procs.pin_process(self.proc.pid, core)  # the master; the worker pins itself (worker_cpu_affinity)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        procs.stop(self.proc)
+
+
+def _nginx_conf(port: int, origin: str, root: Path, core: int | None) -> str:
+    # as root, workers would drop to `nobody`, which cannot enter the private temp dir
+    user = "user root;\n" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""
+    # the worker is forked before the harness could pin the master: nginx pins it (rightmost bit = CPU 0)
+    affinity = f"worker_cpu_affinity {1 << core:b};\n" if core is not None else ""
+    # sendfile without tcp_nopush: with TCP_CORK too, every 100 KiB answer on loopback stalled ~40 ms (measured)
+    proxy = ("proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection \"\"; "
+             "proxy_set_header Host $host;")
+    return (f"{user}daemon off;\nworker_processes 1;\n{affinity}pid {root}/nginx.pid;\n"
+            f"error_log {root}/error.log warn;\n"
+            "events { worker_connections 4096; }\n"
+            "http {\n"
+            "  access_log off; sendfile on; keepalive_requests 1000000;\n"
+            f"  client_body_temp_path {root}/temp/body; proxy_temp_path {root}/temp/proxy;\n"
+            f"  fastcgi_temp_path {root}/temp/fastcgi; uwsgi_temp_path {root}/temp/uwsgi;\n"
+            f"  scgi_temp_path {root}/temp/scgi;\n"
+            f"  proxy_cache_path {root}/cache levels=1:2 keys_zone=edge:10m max_size=256m inactive=1h "
+            "use_temp_path=off;\n"
+            f"  upstream origin {{ server {origin}; keepalive 64; }}\n"
+            f"  server {{\n    listen 127.0.0.1:{port};\n"
+            f"    location / {{ {proxy} proxy_cache edge; proxy_cache_valid 200 1d; proxy_cache_lock on; "
+            "add_header X-Cache $upstream_cache_status; }\n"
+            f"    location /miss/ {{ {proxy} }}\n"
+            "  }\n}\n")
+
+
 def _distribution(endpoint: str, origin_url: str) -> str:
     """Create the benchmark's distribution; returns its id. The check GETs warm the hit paths."""
     import boto3
@@ -146,7 +216,7 @@ def _stats(endpoint: str, ident: str) -> dict[str, Any]:
     return result
 
 
-def _cell(target: str, server: _Server, url: str, host_header: str, workload: Workload, conc: int,
+def _cell(target: str, server: _Server | _Nginx, url: str, host_header: str, workload: Workload, conc: int,
           args: argparse.Namespace, plan: procs.CpuPlan, workdir: Path) -> CellResult | str:
     host, port = _host_of(url)
     head = f"GET {workload.path} HTTP/1.1\r\nHost: {host_header}\r\n\r\n".encode()
@@ -182,7 +252,11 @@ def run(args: argparse.Namespace) -> int:
             "pinning": plan.describe() + (f"; origin on core {origin_core}" if origin_core is not None else
                                           "; origin not pinned"),
             "timing": f"{args.warmup:g} s warm-up, then up to {args.duration:g} s or {args.max_requests:,} requests"}
-    cells: dict[str, dict[str, CellResult | str]] = {SUBJECT: {}, CEILING: {}, "origin": {}}
+    cells: dict[str, dict[str, CellResult | str]] = {SUBJECT: {}, CEILING: {}, "origin": {}, NGINX: {}}
+    nginx_binary = shutil.which("nginx")
+    nginx_note = "" if nginx_binary else "not installed (apt-get install nginx)"
+    if nginx_binary:
+        meta["nginx"] = subprocess.run([nginx_binary, "-v"], capture_output=True, text=True).stderr.strip()
     offload: dict[str, float] = {}
     baseline = [sys.executable, "-m", "benchmarks.baseline_server", "--port", "0"]
     with tempfile.TemporaryDirectory(prefix="miniaws-edge-bench-") as tmp:
@@ -222,35 +296,60 @@ def run(args: argparse.Namespace) -> int:
                                                                      "ceiling", workload, conc, args, plan, workdir)
             finally:
                 ceiling.stop()
+            if nginx_binary:
+                try:
+                    nginx = _Nginx(nginx_binary, origin.url(ENDPOINT_RE), plan.server, workdir)
+                except RuntimeError as exc:
+                    nginx_note = str(exc)
+                else:
+                    try:
+                        for name in args.workloads:
+                            workload = WORKLOADS[name]
+                            _check(nginx.url, workload, "nginx")  # the first GET of a hit path fills its cache
+                            for conc in args.concurrency:
+                                cells[NGINX][f"{name}/{conc}"] = _cell(NGINX, nginx, nginx.url, "nginx", workload,
+                                                                       conc, args, plan, workdir)
+                    finally:
+                        nginx.stop()
         finally:
             origin.stop()
-    print("\n".join([f"Edge benchmark — {meta['machine']}", meta["pinning"], meta["timing"], "",
-                     *_table(cells, offload, args)]), flush=True)
+    print("\n".join([f"Edge benchmark — {meta['machine']}", meta["pinning"], meta["timing"],
+                     *([meta["nginx"]] if "nginx" in meta else []), "",
+                     *_table(cells, offload, args, nginx_note)]), flush=True)
     if args.json:
         raw = {t: {k: asdict(v) if isinstance(v, CellResult) else v for k, v in c.items()} for t, c in cells.items()}
-        args.json.write_text(json.dumps({"meta": meta, "cells": raw, "offload": offload}, indent=2))
+        args.json.write_text(json.dumps({"meta": meta, "cells": raw, "offload": offload, "nginx": nginx_note},
+                                        indent=2))
     return 0
 
 
 def _table(cells: dict[str, dict[str, CellResult | str]], offload: dict[str, float],
-           args: argparse.Namespace) -> list[str]:
-    rows = [("target", "workload", "conc", "req/s", "p50 ms", "p99 ms", "errors", "vs ceiling")]
+           args: argparse.Namespace, nginx_note: str = "") -> list[str]:
+    rows: list[tuple[str, ...]] = [("target", "workload", "conc", "req/s", "p50 ms", "p99 ms", "errors", "vs ceiling",
+                                   "vs nginx")]
     goals: list[str] = []
-    for target in (SUBJECT, CEILING, "origin"):
+    for target in (SUBJECT, CEILING, "origin", NGINX):
+        if target == NGINX and nginx_note:
+            rows.append((NGINX, "-", "-", nginx_note))
+            continue
         for name in args.workloads:
             for conc in args.concurrency:
                 cell = cells[target].get(f"{name}/{conc}")
                 if cell is None:
                     continue
                 if isinstance(cell, str):
-                    rows.append((target, name, str(conc), cell[:60], "", "", "", ""))
+                    rows.append((target, name, str(conc), cell[:100]))
                     continue
                 base = cells[CEILING].get(f"{name}/{conc}")
-                ratio = (cell.ops_per_s / base.ops_per_s if target == SUBJECT and isinstance(base, CellResult)
-                         and base.ops_per_s else None)
+                ratio = (cell.ops_per_s / base.ops_per_s if target in (SUBJECT, NGINX)
+                         and isinstance(base, CellResult) and base.ops_per_s else None)
+                other = cells[NGINX].get(f"{name}/{conc}")
+                to_nginx = (cell.ops_per_s / other.ops_per_s if target == SUBJECT and isinstance(other, CellResult)
+                            and other.ops_per_s else None)
                 rows.append((target, name, str(conc), f"{cell.ops_per_s:,.0f}", f"{cell.p50_ms:.3f}",
-                             f"{cell.p99_ms:.3f}", str(cell.errors), f"{ratio:.0%}" if ratio else ""))
-                if ratio is not None:
+                             f"{cell.p99_ms:.3f}", str(cell.errors), f"{ratio:.0%}" if ratio else "",
+                             f"{to_nginx:.0%}" if to_nginx else ""))
+                if ratio is not None and target == SUBJECT:
                     goals.append(f"{'✓' if ratio >= HIT_GOAL else '✗'} {name} c{conc}: {ratio:.0%} of the ceiling "
                                  f"(goal ≥ {HIT_GOAL:.0%})")
     for key, share in sorted(offload.items()):
@@ -261,9 +360,12 @@ def _table(cells: dict[str, dict[str, CellResult | str]], offload: dict[str, flo
         added = miss.p50_ms - direct.p50_ms
         goals.append(f"{'✓' if added < MISS_OVERHEAD_GOAL_MS else '✗'} a miss adds {added:.3f} ms (p50) over the "
                      f"origin's own latency at c1 (goal < {MISS_OVERHEAD_GOAL_MS:g} ms)")
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+    # a short row (target, workload, conc, note) is a note that spans the measured columns
+    widths = [max(len(row[i]) for row in rows if len(row) == len(rows[0]) or i < 3) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) if i < 3 or len(row) == len(widths) else c
+                       for i, (c, w) in enumerate(zip(row, widths))).rstrip()
              for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return lines + ["", "Goals: hits ≥ 70 % of the ceiling; origin offload for a hot key ≥ 99.9 %; a miss adds "
-                        "< 1 ms over the origin at concurrency 1; nginx proxy_cache comparison not run", *goals]
+                        "< 1 ms over the origin at concurrency 1 (nginx proxy_cache: for comparison, no goal)",
+                    *goals]

@@ -34,6 +34,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--dns-port", type=int, help="DNS port, UDP and TCP (default 1053; 0 picks a free port)")
     parser.add_argument("--edge-port", type=int,
                         help="CloudFront edge port, distributions chosen by Host (default 8080; 0 picks a free port)")
+    parser.add_argument("--lb-port-offset", type=int, metavar="N",
+                        help="load balancer listeners that cannot bind their port bind port + N (default 10000: "
+                             "80 → 10080), else a free port")
     return parser.parse_args(argv)
 
 
@@ -43,7 +46,7 @@ def build_config(args: argparse.Namespace) -> Config:
         "log_level": args.log_level, "account_id": args.account_id, "region": args.region, "auth": args.auth,
         "credentials": args.credentials, "time_scale": args.time_scale,
         "lambda_concurrency_limit": args.lambda_concurrency_limit, "lambda_keep_warm_seconds": args.lambda_keep_warm,
-        "dns_port": args.dns_port, "edge_port": args.edge_port,
+        "dns_port": args.dns_port, "edge_port": args.edge_port, "lb_port_offset": args.lb_port_offset,
     }
     return load_config(args.config, overrides=overrides)
 

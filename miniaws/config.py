@@ -72,6 +72,9 @@ class Config:
     edge_cache_bytes: int = 256 * 1024 * 1024
     #: responses larger than this are streamed to the viewer and not cached
     edge_max_object_bytes: int = 32 * 1024 * 1024
+    #: a load balancer listener whose port cannot be bound (busy, or < 1024 without root) binds port + this
+    #: (80 → 10080), else a free port; 0: straight to a free port
+    lb_port_offset: int = 10000
 
     @property
     def data_path(self) -> Path:
@@ -83,7 +86,7 @@ class Config:
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Config)}
 _INT_FIELDS = {"port", "dns_port", "inline_body_limit", "lambda_concurrency_limit", "lambda_cold_start_delay_ms",
-               "edge_port", "edge_cache_bytes", "edge_max_object_bytes"}
+               "edge_port", "edge_cache_bytes", "edge_max_object_bytes", "lb_port_offset"}
 _FLOAT_FIELDS = {"time_scale", "health_check_interval_scale", "lambda_keep_warm_seconds",
                  "lambda_retry_delay_seconds"}
 #: float settings for which 0 is meaningful (keep-warm 0: always cold; retry delay 0: retry at once)
@@ -104,7 +107,7 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             if isinstance(value, bool):
                 raise ValueError(value)
             result: Any = int(value)
-            if name in ("port", "dns_port", "edge_port") and not 0 <= result <= 65535:
+            if name in ("port", "dns_port", "edge_port", "lb_port_offset") and not 0 <= result <= 65535:
                 raise ValueError(value)
             if name in ("edge_cache_bytes", "edge_max_object_bytes") and result < 1:
                 raise ValueError(value)

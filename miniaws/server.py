@@ -47,8 +47,9 @@ def build_services(config: Config, clock: Clock, journal: Journal, blobs: BlobSt
                    health: HealthChecker | None = None) -> dict[str, Service]:
     """Every service, constructed with exactly what it needs (explicit wiring, no globals). `endpoint` gives the
     AWS endpoint URL once the listener is bound (functions get it as AWS_ENDPOINT_URL); `health` is the one
-    active health checker (Route 53 health checks, later load balancer target groups)."""
+    active health checker (Route 53 health checks, load balancer target groups)."""
     from miniaws.services.cloudfront.api import CloudFrontService
+    from miniaws.services.elbv2.api import ElbV2Service
     from miniaws.services.kms.api import KmsService
     from miniaws.services.lambda_.api import LambdaService
     from miniaws.services.route53.api import Route53Service
@@ -59,18 +60,32 @@ def build_services(config: Config, clock: Clock, journal: Journal, blobs: BlobSt
     from miniaws.services.sts.api import StsService
 
     sqs = SqsService(config, clock, journal)
-    # S3 event notifications go to queues in-process (topics and functions once they expose a publish)
-    s3 = S3Service(config, clock, journal, blobs, queues=sqs)
-    route53 = Route53Service(config, clock, journal, health or HealthChecker(clock))
+    kms = KmsService(config, clock, journal)
+    # Lambda comes first: SNS `lambda` subscriptions and S3 notifications call into it; it calls back into S3
+    # (code), SQS (event source mappings, destinations) and SNS (destinations) once they exist (connect below)
+    functions = LambdaService(config, clock, journal, blobs, endpoint=endpoint)
+    sns = SnsService(config, clock, journal, sqs=sqs, functions=functions, endpoint=endpoint)
+    # S3 event notifications go to queues, topics and functions in-process
+    s3 = S3Service(config, clock, journal, blobs, queues=sqs, topics=sns, functions=functions)
+    functions.connect(s3=s3, queues=sqs, topics=sns)
+    checker = health or HealthChecker(clock)
+    route53 = Route53Service(config, clock, journal, checker)
+    elbv2 = ElbV2Service(config, clock, journal, checker, functions=functions)
+    # load balancers' DNS names (and Route 53 aliases to them) answer from miniaws's DNS server; their changes
+    # and their targets' health clear its cached answers
+    route53.resolver.external.append(elbv2)
+    elbv2.on_change(route53.resolver.invalidate)
     services: list[Service] = [
         s3,
         StsService(config),
-        KmsService(config, clock, journal),
+        kms,
         sqs,
-        SnsService(config, clock, journal, sqs=sqs, endpoint=endpoint),
-        LambdaService(config, clock, journal, blobs, s3=s3, endpoint=endpoint),
+        sns,
+        functions,
         route53,
-        CloudFrontService(config, clock, journal, s3=S3Origin(s3), dns=route53.resolver.handle),
+        # CloudFront reads S3 origins, resolves origin names and runs Lambda@Edge functions in-process
+        CloudFrontService(config, clock, journal, s3=S3Origin(s3), dns=route53.resolver.handle, functions=functions),
+        elbv2,
     ]
     return {svc.name: svc for svc in services}
 
@@ -204,11 +219,22 @@ class Server:
             f"  DNS             {self.dns_error or 'off'}",
             f"  edge (CloudFront) {self.edge.url}" if self.edge is not None else
             f"  edge (CloudFront) {self.edge_error or 'off'}",
+            *self._lb_lines(),
             f"  data directory  {data}",
             f"  auth            {self.config.auth}",
             f"  services        {', '.join(sorted(self.services))}",
         ]
         return "\n".join(lines)
+
+    def _lb_lines(self) -> list[str]:
+        """Load balancer listeners as bound (port 80 may be 10080): GET /_miniaws/elbv2/listeners has them too."""
+        elbv2: Any = self.services.get("elbv2")
+        rows = elbv2.listener_table() if elbv2 is not None else []
+        lines = [f"  load balancers  {len(rows)} listener(s), {self.endpoint_url}/_miniaws/elbv2/listeners"]
+        for row in rows:
+            where = row.get("Url") or f"not bound: {row.get('Error')}"
+            lines.append(f"    {row['LoadBalancerName']} {row['Protocol']}:{row['Port']} → {where}")
+        return lines
 
     def _info(self) -> dict[str, object]:
         return {"endpoint": self.endpoint_url, "persistence": self.data_path is not None}

@@ -63,6 +63,8 @@ OPERATIONS: dict[str, list[str]] = {
         "GetAccountSettings", "TagResource", "UntagResource", "ListTags",
         "PutFunctionEventInvokeConfig", "GetFunctionEventInvokeConfig", "DeleteFunctionEventInvokeConfig",
         "PublishLayerVersion", "GetLayerVersion", "ListLayers", "ListLayerVersions", "DeleteLayerVersion",
+        "CreateEventSourceMapping", "GetEventSourceMapping", "ListEventSourceMappings", "UpdateEventSourceMapping",
+        "DeleteEventSourceMapping",
     ],
     "route53": [
         "CreateHostedZone", "GetHostedZone", "ListHostedZones", "ListHostedZonesByName", "DeleteHostedZone",
@@ -71,6 +73,12 @@ OPERATIONS: dict[str, list[str]] = {
         "CreateHealthCheck", "GetHealthCheck", "ListHealthChecks", "UpdateHealthCheck", "DeleteHealthCheck",
         "GetHealthCheckCount", "GetHealthCheckStatus", "GetHealthCheckLastFailureReason",
         "ChangeTagsForResource", "ListTagsForResource", "TestDNSAnswer",
+    ],
+    "sns": [
+        "CreateTopic", "DeleteTopic", "ListTopics", "GetTopicAttributes", "SetTopicAttributes",
+        "TagResource", "UntagResource", "ListTagsForResource",
+        "Subscribe", "Unsubscribe", "ConfirmSubscription", "ListSubscriptions", "ListSubscriptionsByTopic",
+        "GetSubscriptionAttributes", "SetSubscriptionAttributes", "Publish", "PublishBatch",
     ],
     "cloudfront": [
         "CreateDistribution", "CreateDistributionWithTags", "GetDistribution", "GetDistributionConfig",
@@ -87,11 +95,16 @@ OPERATIONS: dict[str, list[str]] = {
         "UpdateOriginAccessControl", "DeleteOriginAccessControl", "ListOriginAccessControls",
         "CreateInvalidation", "GetInvalidation", "ListInvalidations",
     ],
-    "sns": [
-        "CreateTopic", "DeleteTopic", "ListTopics", "GetTopicAttributes", "SetTopicAttributes",
-        "TagResource", "UntagResource", "ListTagsForResource",
-        "Subscribe", "Unsubscribe", "ConfirmSubscription", "ListSubscriptions", "ListSubscriptionsByTopic",
-        "GetSubscriptionAttributes", "SetSubscriptionAttributes", "Publish", "PublishBatch",
+    "elbv2": [
+        "CreateLoadBalancer", "DescribeLoadBalancers", "DeleteLoadBalancer", "DescribeLoadBalancerAttributes",
+        "ModifyLoadBalancerAttributes", "SetSecurityGroups", "SetSubnets", "SetIpAddressType",
+        "AddTags", "RemoveTags", "DescribeTags",
+        "CreateListener", "DescribeListeners", "ModifyListener", "DeleteListener", "DescribeListenerCertificates",
+        "AddListenerCertificates", "RemoveListenerCertificates",
+        "CreateRule", "DescribeRules", "ModifyRule", "DeleteRule", "SetRulePriorities",
+        "CreateTargetGroup", "DescribeTargetGroups", "ModifyTargetGroup", "DeleteTargetGroup",
+        "DescribeTargetGroupAttributes", "ModifyTargetGroupAttributes", "RegisterTargets", "DeregisterTargets",
+        "DescribeTargetHealth", "DescribeAccountLimits", "DescribeSSLPolicies",
     ],
 }
 

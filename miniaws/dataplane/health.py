@@ -1,6 +1,6 @@
 """The one active health checker: probes registered targets on their interval and keeps each one's status.
 
-Route 53 health checks use it now; the load balancer's target groups will too. A caller registers a target under
+Route 53 health checks and the load balancer's target groups use it. A caller registers a target under
 a key with a `ProbeSpec` (HTTP/HTTPS with optional body match, or TCP; interval, timeout, thresholds), reads
 `status(key)`, and may `subscribe` to status flips. Each target has one asyncio task that sleeps until its next
 probe (no polling loop); timestamps come from the injected clock. `interval_scale` shrinks every interval and
@@ -52,6 +52,11 @@ class ProbeSpec:
     success_codes: tuple[tuple[int, int], ...] = ((200, 399),)
     #: status before the first probes complete (Route 53 considers new checks healthy)
     initially_healthy: bool = True
+    #: successes that make an initially unhealthy target healthy before its status was ever decided (ELB: a newly
+    #: registered target "must pass one health check to be considered healthy"); None → healthy_threshold
+    initial_threshold: int | None = None
+    #: HTTP User-Agent of the probes (Route 53's unless the caller names its own, e.g. ELB-HealthChecker/2.0)
+    user_agent: str = "Amazon-Route53-Health-Check-Service"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +76,9 @@ class TargetStatus:
     successes: int = 0  # consecutive
     failures: int = 0  # consecutive
     probes: int = 0
+    #: probes have decided the status at least once (a flip, or failure_threshold failures while initially
+    #: unhealthy); until then an initially unhealthy target is still "initial" to ELB
+    decided: bool = False
 
 
 class Prober(Protocol):
@@ -169,13 +177,19 @@ class HealthChecker:
         if result.ok:
             status.successes += 1
             status.failures = 0
-            flip = not status.healthy and status.successes >= spec.healthy_threshold
+            needed = spec.healthy_threshold
+            if not status.decided and spec.initial_threshold is not None:
+                needed = spec.initial_threshold
+            flip = not status.healthy and status.successes >= needed
         else:
             status.last_failure = result
             status.failures += 1
             status.successes = 0
             flip = status.healthy and status.failures >= spec.failure_threshold
+            if status.failures >= spec.failure_threshold:
+                status.decided = True
         if flip:
+            status.decided = True
             status.healthy = not status.healthy
             log.info("health %s is now %s (%s)", key, "healthy" if status.healthy else "unhealthy", result.detail)
             for listener in list(self._listeners):
@@ -237,7 +251,7 @@ class _HttpProber:
         scheme = "https" if spec.protocol == "HTTPS" else "http"
         host = f"[{spec.host}]" if ":" in spec.host else spec.host
         url = f"{scheme}://{host}:{spec.port}{spec.path or '/'}"
-        headers = {"Host": spec.host_header or spec.host, "User-Agent": "Amazon-Route53-Health-Check-Service"}
+        headers = {"Host": spec.host_header or spec.host, "User-Agent": spec.user_agent}
         try:
             async with self._session.get(url, headers=headers, allow_redirects=False) as response:
                 code = response.status

@@ -2,6 +2,8 @@
 
 GET  /_miniaws/health      (also GET /_localstack/health, GET /moto-api/health)
 POST /_miniaws/reset       (also POST /moto-api/reset, POST /_localstack/state/reset)
+GET  /_miniaws/metrics     one JSON object, a section per service that has a `metrics` method (see MetricsSource):
+                           {"cloudfront": {"cache": …, "totals": …, "distributions": {id: counters}}}
 *    /_miniaws/<service>/… (a service's own endpoints, when it has an `internal` method: see ServiceEndpoints)
 """
 from __future__ import annotations
@@ -19,6 +21,7 @@ INTERNAL_PREFIXES = ("/_miniaws/", "/_localstack/", "/moto-api/")
 
 _HEALTH_PATHS = {"/_miniaws/health", "/_localstack/health", "/moto-api/health"}
 _RESET_PATHS = {"/_miniaws/reset", "/moto-api/reset", "/_localstack/state/reset"}
+METRICS_PATH = "/_miniaws/metrics"
 
 
 @runtime_checkable
@@ -28,6 +31,14 @@ class ServiceEndpoints(Protocol):
     def internal(self, method: str, path: str, query: Mapping[str, str],
                  headers: Mapping[str, str]) -> tuple[int, Any]:
         """(status, JSON-able body) for `path`, the part after /_miniaws/<service>/."""
+
+
+@runtime_checkable
+class MetricsSource(Protocol):
+    """A service with a section in GET /_miniaws/metrics (CloudFront's edge counters; others may add theirs)."""
+
+    def metrics(self) -> dict[str, Any]:
+        """This service's counters as JSON-able values, under its name."""
 
 
 class InternalApi:
@@ -53,6 +64,11 @@ class InternalApi:
                 return _json({"message": "use POST"}, 405)
             await self._reset()
             return _json({"reset": True}, 200)
+        if path == METRICS_PATH:
+            if request.method not in ("GET", "HEAD"):
+                return _json({"message": "use GET"}, 405)
+            return _json({name: svc.metrics() for name, svc in sorted(self._services.items())
+                          if isinstance(svc, MetricsSource) and callable(svc.metrics)}, 200)
         if path.startswith("/_miniaws/"):
             name, _, rest = path[len("/_miniaws/"):].partition("/")
             service = self._services.get(name)

@@ -17,9 +17,9 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
-from dnslib import EDNS0, QTYPE, RCODE, RD, RR, DNSHeader, DNSLabel, DNSQuestion, DNSRecord, EDNSOption
+from dnslib import AAAA, EDNS0, QTYPE, RCODE, RD, RR, A, DNSHeader, DNSLabel, DNSQuestion, DNSRecord, EDNSOption
 
 from miniaws.dataplane.dns import wire
 from miniaws.dataplane.dns.locations import Location, Locations
@@ -35,6 +35,19 @@ MAX_ALIAS_DEPTH = 4
 CACHE_LIMIT = 20000
 
 Entry = tuple[str, int, int, RD]  # (owner, type code, TTL, RDATA)
+#: TTL of answers for names another service owns (ELB answers its DNS names with 60 s)
+EXTERNAL_TTL = 60
+
+
+class ExternalNames(Protocol):
+    """Names outside every hosted zone that another service answers for (load balancers' DNS names). Whoever
+    registers one calls `Resolver.invalidate` when its names or their health change."""
+
+    def addresses(self, name: str) -> tuple[str, ...] | None:
+        """The A/AAAA addresses of `name` (canonical, with the trailing dot), or None when it is not ours."""
+
+    def healthy(self, name: str) -> bool:
+        """Whether the name's resource may get traffic (Route 53's EvaluateTargetHealth)."""
 
 
 @lru_cache(maxsize=4096)
@@ -121,6 +134,8 @@ class Resolver:
         #: compiled policy choosers by (id of a record set list, alias depth); valid until the next invalidate
         self._choosers: dict[tuple[int, int], Chooser] = {}
         self.stats = {"queries": 0, "hits": 0}
+        #: answer names outside the hosted zones (the composition root adds the load balancers)
+        self.external: list[ExternalNames] = []
 
     def invalidate(self) -> None:
         """Zones or health changed: every packed answer, plan and chooser may be stale."""
@@ -240,7 +255,7 @@ class Resolver:
         """What to answer for `name`/`qtype`; None when no hosted zone contains the name."""
         zone = self.find_zone(name)
         if zone is None:
-            return None
+            return self._external(name, qtype)
         outcome = Outcome(zone=zone)
         seen = {name}
         for _ in range(MAX_CHAIN):
@@ -330,6 +345,11 @@ class Resolver:
         alias = rrset.alias
         assert alias is not None
         target_zone = self.store.zones.get(alias.hosted_zone_id)
+        if target_zone is None and depth < MAX_ALIAS_DEPTH:
+            found = self._external(alias.dns_name, TYPE_CODES[rrset.type])  # a load balancer's name
+            if found is not None:
+                out.answer.extend((owner, code, ttl, rd) for _, code, ttl, rd in found.answer)
+                return [rd for _, _, _, rd in found.answer]
         if target_zone is None or depth >= MAX_ALIAS_DEPTH:
             return []
         sets = target_zone.by_name.get(alias.dns_name, {}).get(rrset.type)
@@ -344,12 +364,29 @@ class Resolver:
         if alias is not None and alias.evaluate_target_health and depth < MAX_ALIAS_DEPTH:
             # EvaluateTargetHealth: the alias is healthy when some record set it points at is
             target_zone = self.store.zones.get(alias.hosted_zone_id)
-            sets = target_zone.by_name.get(alias.dns_name, {}).get(rrset.type) if target_zone else None
+            if target_zone is None:
+                return any(e.healthy(alias.dns_name) for e in self.external if e.addresses(alias.dns_name) is not None)
+            sets = target_zone.by_name.get(alias.dns_name, {}).get(rrset.type)
             if not sets:
                 return False
             assert target_zone is not None
             return any(self._healthy(target_zone, s, depth + 1) for s in sets)
         return True
+
+    def _external(self, name: str, qtype: int) -> Outcome | None:
+        """An authoritative answer for a name another service owns; None when no one owns it (REFUSED)."""
+        for source in self.external:
+            addresses = source.addresses(name)
+            if addresses is None:
+                continue
+            out = Outcome()
+            for address in addresses:
+                v6 = ":" in address
+                code = TYPE_CODES["AAAA" if v6 else "A"]
+                if qtype in (code, wire.QTYPE_ANY):
+                    out.answer.append((name, code, EXTERNAL_TTL, AAAA(address) if v6 else A(address)))
+            return out
+        return None
 
     @staticmethod
     def _wildcard(zone: HostedZone, name: str) -> str | None:

@@ -1,6 +1,9 @@
 """The edge pipeline (DESIGN §7): Host → distribution → cache behaviour → cache key → hit, or one collapsed origin
 fetch (one future per key) → store with the TTL from Cache-Control clamped by the policy → the viewer's response.
 
+Lambda@Edge functions run around it (functions.py): viewer request before the cache, origin request and origin
+response around each origin fetch, viewer response on the way out.
+
 Independent of the listener (server.py adapts aiohttp to ViewerRequest/EdgeResponse), so it is tested with an
 injected origin. State changes never span an await; the only shared mutable things are the cache, the in-flight
 futures and the counters, all touched from the one event loop.
@@ -11,8 +14,8 @@ import asyncio
 import binascii
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
@@ -20,14 +23,17 @@ from multidict import CIMultiDict
 
 from miniaws.config import Config
 from miniaws.core.clock import Clock
-from miniaws.dataplane.edge.cache import CacheEntry, CacheKey, EdgeCache, freshness, normalize_accept_encoding
+from miniaws.dataplane.edge import functions as fx
+from miniaws.dataplane.edge.cache import (CacheEntry, CacheKey, DistributionUsage, EdgeCache, freshness,
+                                          normalize_accept_encoding)
 from miniaws.dataplane.edge.names import ZoneAnswer, ZoneResolver
 from miniaws.dataplane.edge.origin import (HOP_BY_HOP, ObjectReader, OriginClient, OriginRequest, OriginResponse,
                                            OriginUnavailable)
 from miniaws.dataplane.edge.requests import ViewerRequest, cache_key, origin_headers, select_query
 from miniaws.dataplane.edge.respond import (Unsatisfiable, apply_response_headers_policy, byte_range, compressible,
                                             error_page, gzip_body, is_preflight, not_modified)
-from miniaws.dataplane.edge.routing import Behavior, CompiledDistribution, HostTable, compile_distribution
+from miniaws.dataplane.edge.routing import (Behavior, CompiledDistribution, EdgeFunction, HostTable, Origin,
+                                            compile_distribution)
 
 if TYPE_CHECKING:
     from miniaws.services.cloudfront.models import CloudFrontStore, OriginAccessControl, Policy
@@ -39,6 +45,7 @@ log = logging.getLogger("miniaws.edge")
 HIT, MISS, REFRESH_HIT, ERROR = ("Hit from cloudfront", "Miss from cloudfront", "RefreshHit from cloudfront",
                                  "Error from cloudfront")
 REDIRECT = "Redirect from cloudfront"
+GENERATED = "LambdaGeneratedResponse from cloudfront"
 #: headers a 304 to the viewer repeats (RFC 9110 §15.4.5)
 _NOT_MODIFIED_HEADERS = frozenset({"etag", "last-modified", "cache-control", "expires", "vary", "content-location"})
 _rng = random.Random()
@@ -70,7 +77,7 @@ class Served:
 class Outcome:
     """What one (shared) origin fetch produced."""
 
-    kind: str  # "miss" | "refresh" | "stale"
+    kind: str  # "miss" | "refresh" | "stale" | "generated" (by an origin-request function)
     entry: CacheEntry | None = None
     #: the entry was stored, so requests that waited on this fetch may share it
     shareable: bool = False
@@ -91,12 +98,17 @@ class Stats:
     bytes_out: int = 0
     bytes_from_cache: int = 0
     bytes_from_origin: int = 0
+    #: Lambda@Edge: invocations, the ones that failed (502/503), and responses functions generated
+    function_invocations: int = 0
+    function_errors: int = 0
+    generated: int = 0
 
 
 class Edge:
     def __init__(self, store: "CloudFrontStore", find_policy: Callable[[str, str], "Policy | None"],
                  find_oac: Callable[[str], "OriginAccessControl | None"], clock: Clock, config: Config,
-                 reader: ObjectReader | None, zone_answer: ZoneAnswer | None = None) -> None:
+                 reader: ObjectReader | None, zone_answer: ZoneAnswer | None = None,
+                 functions: fx.FunctionInvoker | None = None) -> None:
         self.store = store
         self.clock = clock
         self._policy = lambda kind, ident: (p.config if (p := find_policy(kind, ident)) is not None else None)
@@ -104,6 +116,8 @@ class Edge:
         self.cache = EdgeCache(config.edge_cache_bytes)
         resolver = (lambda: ZoneResolver(zone_answer, clock)) if zone_answer is not None else None
         self.origins = OriginClient(reader, config.edge_max_object_bytes, resolver)
+        #: runs Lambda@Edge functions (the Lambda service); None: associations answer 503 LambdaExecutionError
+        self.functions = functions
         self._table: HostTable | None = None
         self._generation = -1
         self._inflight: dict[CacheKey, asyncio.Future[Outcome]] = {}
@@ -142,19 +156,25 @@ class Edge:
         self._stats.pop(distribution_id, None)
 
     def stats(self, distribution_id: str) -> dict[str, Any]:
-        s = self._stats.get(distribution_id) or Stats()
-        usage = self.cache.usage.get(distribution_id)
-        served = s.hits + s.refresh_hits + s.misses
-        return {
-            "requests": s.requests, "hits": s.hits, "refresh_hits": s.refresh_hits, "misses": s.misses,
-            "errors": s.errors, "redirects": s.redirects, "origin_fetches": s.origin_fetches,
-            "collapsed": s.collapsed, "bytes_out": s.bytes_out, "bytes_from_cache": s.bytes_from_cache,
-            "bytes_from_origin": s.bytes_from_origin,
-            "hit_ratio": round((s.hits + s.refresh_hits) / served, 4) if served else 0.0,
-            "byte_hit_ratio": round(s.bytes_from_cache / s.bytes_out, 4) if s.bytes_out else 0.0,
-            "cached_objects": usage.objects if usage else 0, "cached_bytes": usage.bytes if usage else 0,
-            "evictions": usage.evictions if usage else 0, "invalidated_objects": usage.invalidated if usage else 0,
-        }
+        """One distribution's counters (GET /_miniaws/cloudfront/<id>/stats, and its part of /_miniaws/metrics)."""
+        return _report(self._stats.get(distribution_id) or Stats(), self.cache.usage.get(distribution_id))
+
+    def metrics(self, domains: Mapping[str, str]) -> dict[str, Any]:
+        """CloudFront's section of GET /_miniaws/metrics: the cache as a whole, every distribution's counters
+        (`domains`: id → domain name) and their sums."""
+        total, usage = Stats(), DistributionUsage()
+        per: dict[str, Any] = {}
+        for ident in sorted(domains):
+            counted, used = self._stats.get(ident) or Stats(), self.cache.usage.get(ident)
+            per[ident] = {"domain": domains[ident], **_report(counted, used)}
+            for name in _STAT_FIELDS:
+                setattr(total, name, getattr(total, name) + getattr(counted, name))
+            if used is not None:
+                for name in _USAGE_FIELDS:
+                    setattr(usage, name, getattr(usage, name) + getattr(used, name))
+        return {"cache": {"capacity_bytes": self.cache.capacity, "bytes": self.cache.bytes,
+                          "objects": len(self.cache)},
+                "totals": _report(total, usage), "distributions": per}
 
     def _hosts(self) -> HostTable:
         if self._table is None or self._generation != self.store.generation:
@@ -198,20 +218,44 @@ class Edge:
             return self._refuse(403, "This distribution is not configured to allow the HTTP request method that was "
                                      "used for this request. The distribution supports only cachable requests.", rid,
                                 stats)
+        edge_functions = behavior.functions
+        if fx.VIEWER_REQUEST in edge_functions:
+            # before the cache: a generated response is neither cached nor given to the viewer-response function
+            try:
+                generated = await self._viewer_request(dist, edge_functions[fx.VIEWER_REQUEST], request, rid, stats)
+            except fx.EdgeFunctionError as exc:
+                generated = self._function_failed(exc, rid, stats)
+            if generated is not None:
+                self._count(stats, generated, request.method != "HEAD")
+                return self._finish(generated, request, behavior, rid)
         cors = (behavior.response_headers or {}).get("CorsConfig")
         if cors and is_preflight(request.method, request.headers):
             # a response headers policy with CORS answers preflight requests itself
             served = Served(200, [], x_cache=MISS)
         else:
-            served = await self._serve(dist, behavior, request, rid, stats)
-            if served.status >= 400 and request.method in ("GET", "HEAD"):
-                served = await self._custom_error(dist, request, served, rid, stats)
+            try:
+                served = await self._serve(dist, behavior, request, rid, stats)
+            except fx.EdgeFunctionError as exc:
+                served = self._function_failed(exc, rid, stats)
+            else:
+                from_origin = served.status
+                if served.status >= 400 and request.method in ("GET", "HEAD"):
+                    served = await self._custom_error(dist, request, served, rid, stats)
+                # not for origin errors (>= 400) or custom error pages ("CloudFront events that can trigger ...")
+                if fx.VIEWER_RESPONSE in edge_functions and from_origin < 400:
+                    try:
+                        await self._viewer_response(dist, edge_functions[fx.VIEWER_RESPONSE], request, served, rid,
+                                                    stats)
+                    except fx.EdgeFunctionError as exc:
+                        served = self._function_failed(exc, rid, stats)
         self._count(stats, served, request.method != "HEAD")
         return self._finish(served, request, behavior, rid)
 
     def _count(self, stats: Stats, served: Served, with_body: bool) -> None:
         sent = 0 if not with_body else len(served.body) if served.stream is None else (served.length or 0)
-        if served.status >= 400 or served.x_cache == ERROR:
+        if served.x_cache == GENERATED:
+            stats.generated += 1  # whatever its status: the function answered as it meant to
+        elif served.status >= 400 or served.x_cache == ERROR:
             stats.errors += 1
         elif served.x_cache == HIT:
             stats.hits += 1
@@ -288,7 +332,8 @@ class Edge:
             return self._viewer_copy(outcome.entry, REFRESH_HIT, request, now)
         if outcome.kind == "stale" or not leader:
             return self._viewer_copy(outcome.entry, HIT, request, now)
-        return self._viewer_copy(outcome.entry, MISS, request, now, age=False)
+        return self._viewer_copy(outcome.entry, GENERATED if outcome.kind == "generated" else MISS, request, now,
+                                 age=False)
 
     async def _shared(self, key: CacheKey, stats: Stats,
                       fetch: Callable[[], Awaitable[Outcome]]) -> tuple[Outcome, bool]:
@@ -338,7 +383,7 @@ class Edge:
         origin_request = OriginRequest(method, request.path, select_query(request.query, behavior.forward_queries),
                                        headers, viewer_scheme=request.scheme)
         try:
-            response = await self._from_origin(dist, behavior, origin_request, stats)
+            response = await self._exchange(dist, behavior, origin_request, request, rid, stats)
         except OriginUnavailable as exc:
             if stale is not None and self._may_serve_stale(stale):
                 return Outcome("stale", stale, shareable=True)
@@ -355,11 +400,14 @@ class Edge:
         if response.stream is not None:
             return Outcome("miss", passthrough=response)
         entry = self._entry(key, request, response, dist, behavior, encoding, now)
-        stats.bytes_from_origin += len(response.body or b"")
+        kind = "generated" if response.generated else "miss"
+        if not response.generated:
+            stats.bytes_from_origin += len(response.body or b"")
         if entry is None:
-            return Outcome("miss", self._uncached(key, request, response))
+            return Outcome(kind, self._uncached(key, request, response))
+        # an origin-request function's response is cached like the origin's would be (its Cache-Control, the TTLs)
         stored = self._epochs.get(dist.id, 0) == epoch and self.cache.put(entry)
-        return Outcome("miss", entry, shareable=stored)
+        return Outcome(kind, entry, shareable=stored)
 
     def _may_serve_stale(self, entry: CacheEntry) -> bool:
         """An expired object is served while the origin fails (Developer Guide, "Origin unavailable"), within its
@@ -400,9 +448,11 @@ class Edge:
                                        select_query(request.query, behavior.forward_queries), headers, request.body,
                                        request.scheme)
         try:
-            response = await self._from_origin(dist, behavior, origin_request, stats)
+            response = await self._exchange(dist, behavior, origin_request, request, rid, stats)
         except OriginUnavailable as exc:
             return self._unavailable(exc, rid)
+        if response.generated:
+            return Served(response.status, _replayable(response.headers), response.body or b"", x_cache=GENERATED)
         if response.stream is not None:
             return Served(response.status, _replayable(response.headers), stream=response.stream,
                           length=response.length)
@@ -410,6 +460,122 @@ class Edge:
         # a HEAD answer carries the object's length with no body
         length = response.length if request.method == "HEAD" else None
         return Served(response.status, _replayable(response.headers), response.body or b"", length=length)
+
+    # -- Lambda@Edge -------------------------------------------------------------------------------
+    async def _invoke(self, fn: EdgeFunction, event: dict[str, Any], stats: Stats) -> dict[str, Any]:
+        stats.function_invocations += 1
+        return await fx.invoke(self.functions, fn.arn, event)
+
+    def _function_failed(self, exc: fx.EdgeFunctionError, rid: str, stats: Stats) -> Served:
+        stats.function_errors += 1
+        return Served(exc.status, [("Content-Type", "text/html"), ("Server", "CloudFront")],
+                      error_page(exc.status, exc.message, rid), x_cache=exc.x_cache)
+
+    async def _viewer_request(self, dist: CompiledDistribution, fn: EdgeFunction, request: ViewerRequest, rid: str,
+                              stats: Stats) -> Served | None:
+        """Run the viewer-request function: it changes `request` in place, or answers (a Served to send)."""
+        before = list(request.headers.items())
+        body = request.body if fn.include_body else None
+        record = fx.request_object(request.method, request.path, request.query, before, request.client_ip, body,
+                                   "viewer")
+        result = await self._invoke(fn, fx.event(dist.id, dist.domain, fx.VIEWER_REQUEST, rid, record), stats)
+        if fx.is_response(result):
+            made = fx.generated_response(result, "viewer")
+            return Served(made.status, made.headers, made.body, x_cache=GENERATED)
+        change = fx.changed_request(result, before, fx.VIEWER_REQUEST, fn.include_body)
+        request.path, request.query = change.uri, change.querystring
+        request.headers = CIMultiDict(change.headers + fx.hidden(before))
+        if change.body is not None:
+            request.body = change.body
+        return None
+
+    async def _exchange(self, dist: CompiledDistribution, behavior: Behavior, origin_request: OriginRequest,
+                        viewer: ViewerRequest, rid: str, stats: Stats) -> OriginResponse:
+        """One trip to the origin, with the behaviour's origin-request and origin-response functions around it."""
+        edge_functions = behavior.functions
+        if fx.ORIGIN_REQUEST not in edge_functions and fx.ORIGIN_RESPONSE not in edge_functions:
+            return await self._from_origin(dist, behavior, origin_request, stats)
+        group = dist.groups.get(behavior.target)
+        routed = dist.origins[group.primary if group is not None else behavior.target]
+        chosen: Origin | None = None  # None: the behaviour's origin (or origin group)
+        if fx.ORIGIN_REQUEST in edge_functions:
+            outcome = await self._origin_request(dist, edge_functions[fx.ORIGIN_REQUEST], origin_request, routed,
+                                                 viewer, rid, stats)
+            if isinstance(outcome, OriginResponse):
+                return outcome  # generated: no origin, no origin-response function
+            chosen = outcome
+        if chosen is None:
+            response = await self._from_origin(dist, behavior, origin_request, stats)
+        else:
+            stats.origin_fetches += 1
+            response = await self.origins.fetch(chosen, origin_request, dist.arn)
+        if fx.ORIGIN_RESPONSE in edge_functions:
+            await self._origin_response(dist, edge_functions[fx.ORIGIN_RESPONSE], origin_request, response, viewer,
+                                        rid, stats)
+        return response
+
+    async def _origin_request(self, dist: CompiledDistribution, fn: EdgeFunction, origin_request: OriginRequest,
+                              routed: Origin, viewer: ViewerRequest, rid: str,
+                              stats: Stats) -> OriginResponse | Origin | None:
+        """Run the origin-request function: it changes `origin_request` in place and may pick another origin
+        (returned), or it answers (a generated OriginResponse)."""
+        host = routed.domain
+        before = list(origin_request.headers)
+        if not any(k.lower() == "host" for k, _ in before):
+            before.append(("Host", host))  # what the origin will be sent, as AWS's example events show
+        shown = fx.origin_object(routed, origin_request.viewer_scheme)
+        record = fx.request_object(origin_request.method, origin_request.path, origin_request.query, before,
+                                   viewer.client_ip, origin_request.body if fn.include_body else None, "origin")
+        record["origin"] = shown
+        result = await self._invoke(fn, fx.event(dist.id, dist.domain, fx.ORIGIN_REQUEST, rid, record), stats)
+        if fx.is_response(result):
+            made = fx.generated_response(result, "origin")
+            return OriginResponse(made.status, CIMultiDict(made.headers), made.body, length=len(made.body),
+                                  generated=True)
+        change = fx.changed_request(result, before, fx.ORIGIN_REQUEST, fn.include_body)
+        headers = change.headers + fx.hidden(before)
+        if ("Host", host) in headers and not any(k.lower() == "host" for k, _ in origin_request.headers):
+            headers.remove(("Host", host))  # left as it was: the fetch names the origin (and its port) itself
+        origin_request.path, origin_request.query, origin_request.headers = change.uri, change.querystring, headers
+        if change.body is not None:
+            origin_request.body = change.body
+        if change.origin is None or change.origin == shown:
+            return None
+        return fx.changed_origin(change.origin, routed)
+
+    async def _origin_response(self, dist: CompiledDistribution, fn: EdgeFunction, origin_request: OriginRequest,
+                               response: OriginResponse, viewer: ViewerRequest, rid: str, stats: Stats) -> None:
+        """Run the origin-response function (before the response is cached): it may change the status and headers
+        and replace the body, which it is never shown."""
+        before = list(response.headers.items())
+        record = fx.request_object(origin_request.method, origin_request.path, origin_request.query,
+                                   origin_request.headers, viewer.client_ip, None, "origin")
+        shown = fx.response_object(response.status, before)
+        result = await self._invoke(fn, fx.event(dist.id, dist.domain, fx.ORIGIN_RESPONSE, rid, record, shown),
+                                    stats)
+        status, headers, body = fx.changed_response(result, before, fx.ORIGIN_RESPONSE)
+        if status is not None:
+            response.status = status
+        response.headers = CIMultiDict(headers + fx.hidden(before))
+        if body is not None:
+            _close(response.stream)
+            response.stream, response.body, response.length = None, body, len(body)
+            response.headers.popall("Content-Length", None)
+
+    async def _viewer_response(self, dist: CompiledDistribution, fn: EdgeFunction, request: ViewerRequest,
+                               served: Served, rid: str, stats: Stats) -> None:
+        """Run the viewer-response function on what the viewer is about to get (from the cache or the origin): it
+        may change headers and replace the body, not the status ("Restrictions on Lambda@Edge")."""
+        record = fx.request_object(request.method, request.path, request.query, request.headers.items(),
+                                   request.client_ip, None, "viewer")
+        shown = fx.response_object(served.status, served.headers)
+        result = await self._invoke(fn, fx.event(dist.id, dist.domain, fx.VIEWER_RESPONSE, rid, record, shown),
+                                    stats)
+        _, headers, body = fx.changed_response(result, served.headers, fx.VIEWER_RESPONSE)
+        served.headers = headers + fx.hidden(served.headers)
+        if body is not None:
+            _close(served.stream)
+            served.stream, served.body, served.length = None, body, None
 
     def _unavailable(self, exc: OriginUnavailable, rid: str) -> Served:
         message = ("CloudFront attempted to establish a connection with the origin, but either the attempt failed or "
@@ -464,7 +630,8 @@ class Edge:
         headers = list(entry.headers)
         shown_age = int(max(now - entry.stored, 0)) if age else None
         if entry.status != 200:
-            return Served(entry.status, headers, entry.body, ERROR if entry.status >= 400 else x_cache, shown_age)
+            return Served(entry.status, headers, entry.body,
+                          ERROR if entry.status >= 400 and x_cache != GENERATED else x_cache, shown_age)
         if not_modified(request.headers, entry.etag, entry.last_modified):
             kept = [(k, v) for k, v in headers if k.lower() in _NOT_MODIFIED_HEADERS]
             return Served(304, kept, b"", x_cache, shown_age)
@@ -516,6 +683,27 @@ class Edge:
         _close(served.stream)
         status = custom.response_code if custom.response_code is not None else served.status
         return Served(status, page.headers, page.body, ERROR, None)
+
+
+_STAT_FIELDS = tuple(f.name for f in fields(Stats))
+_USAGE_FIELDS = tuple(f.name for f in fields(DistributionUsage))
+
+
+def _report(s: Stats, usage: DistributionUsage | None) -> dict[str, Any]:
+    """Counters as JSON: hit ratio by requests (hits and refresh hits over what was served from the cache or the
+    origin) and by bytes (bytes sent from the cache over all bytes sent)."""
+    served = s.hits + s.refresh_hits + s.misses
+    return {
+        "requests": s.requests, "hits": s.hits, "refresh_hits": s.refresh_hits, "misses": s.misses,
+        "errors": s.errors, "redirects": s.redirects, "origin_fetches": s.origin_fetches,
+        "collapsed": s.collapsed, "bytes_out": s.bytes_out, "bytes_from_cache": s.bytes_from_cache,
+        "bytes_from_origin": s.bytes_from_origin, "function_invocations": s.function_invocations,
+        "function_errors": s.function_errors, "generated_responses": s.generated,
+        "hit_ratio": round((s.hits + s.refresh_hits) / served, 4) if served else 0.0,
+        "byte_hit_ratio": round(s.bytes_from_cache / s.bytes_out, 4) if s.bytes_out else 0.0,
+        "cached_objects": usage.objects if usage else 0, "cached_bytes": usage.bytes if usage else 0,
+        "evictions": usage.evictions if usage else 0, "invalidated_objects": usage.invalidated if usage else 0,
+    }
 
 
 def _replayable(headers: CIMultiDict[str]) -> list[tuple[str, str]]:

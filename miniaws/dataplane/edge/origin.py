@@ -80,6 +80,8 @@ class OriginResponse:
     origin_id: str = ""
     #: seconds the fetch took (the benchmark and logs use it)
     elapsed: float = field(default=0.0)
+    #: made by an origin-request Lambda@Edge function, not fetched
+    generated: bool = False
 
 
 class OriginClient:

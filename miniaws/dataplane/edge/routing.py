@@ -63,6 +63,14 @@ class CachePlan:
 
 
 @dataclass(slots=True, frozen=True)
+class EdgeFunction:
+    """A Lambda@Edge association: the published function version to run, and whether it sees the request body."""
+
+    arn: str
+    include_body: bool = False
+
+
+@dataclass(slots=True, frozen=True)
 class Behavior:
     pattern: str
     regex: re.Pattern[str] | None
@@ -79,6 +87,8 @@ class Behavior:
     #: CloudFront-* headers to add to the origin request (allViewerAndWhitelistCloudFront / whitelist)
     cloudfront_headers: frozenset[str]
     response_headers: dict[str, Any] | None
+    #: Lambda@Edge: event type (viewer-request, origin-request, origin-response, viewer-response) → function
+    functions: Mapping[str, EdgeFunction] = field(default_factory=dict)
 
     def matches(self, path: str) -> bool:
         return self.regex is None or self.regex.fullmatch(path) is not None
@@ -216,13 +226,16 @@ def _behavior(raw: Mapping[str, Any], policy: PolicyConfig, default: bool) -> Be
         forward_queries = forward_queries.union(_selection(queries.get("QueryStringBehavior", "none"),
                                                            _items(queries.get("QueryStrings")), False))
     rhp_id = raw.get("ResponseHeadersPolicyId")
+    functions = {str(a["EventType"]): EdgeFunction(str(a["LambdaFunctionARN"]), bool(a.get("IncludeBody")))
+                 for a in _items(raw.get("LambdaFunctionAssociations"))}
     return Behavior(
         pattern=pattern, regex=None if default else pattern_regex(pattern), target=str(raw.get("TargetOriginId")),
         allowed=frozenset(_items(allowed)) or frozenset({"GET", "HEAD"}),
         cached=frozenset(_items(allowed.get("CachedMethods"))) or frozenset({"GET", "HEAD"}),
         viewer_protocol=str(raw.get("ViewerProtocolPolicy") or "allow-all"), compress=bool(raw.get("Compress")),
         cache=cache, forward_headers=forward_headers, forward_cookies=forward_cookies, forward_queries=forward_queries,
-        cloudfront_headers=cloudfront, response_headers=policy("response-headers", rhp_id) if rhp_id else None)
+        cloudfront_headers=cloudfront, response_headers=policy("response-headers", rhp_id) if rhp_id else None,
+        functions=functions)
 
 
 def _origin(raw: Mapping[str, Any], oac: OacConfig) -> Origin:

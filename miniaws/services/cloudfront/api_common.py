@@ -4,12 +4,13 @@ from __future__ import annotations
 import random
 import string
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from miniaws.config import Config
 from miniaws.core.clock import Clock
 from miniaws.core.context import RequestContext
 from miniaws.dataplane.edge.engine import Edge, ObjectReader
+from miniaws.dataplane.edge.functions import FunctionInvoker
 from miniaws.dataplane.edge.names import ZoneAnswer
 from miniaws.services.base import Service
 from miniaws.services.cloudfront._spec import SPEC
@@ -39,6 +40,13 @@ _NO_SUCH_POLICY = {CACHE: NoSuchCachePolicy, ORIGIN_REQUEST: NoSuchOriginRequest
                    RESPONSE_HEADERS: NoSuchResponseHeadersPolicy}
 
 T = TypeVar("T")
+
+
+class EdgeFunctions(FunctionInvoker, Protocol):
+    """What CloudFront needs from Lambda (LambdaService has it): look up a published version when an association is
+    made, and invoke it when the edge runs it."""
+
+    def published_version(self, function_arn: str) -> dict[str, Any] | None: ...
 
 
 def resource_id(prefix: str = "E") -> str:
@@ -85,14 +93,15 @@ class CloudFrontBase(Service):
     spec = SPEC
 
     def __init__(self, config: Config, clock: Clock, journal: Journal, s3: ObjectReader | None = None,
-                 dns: ZoneAnswer | None = None) -> None:
+                 dns: ZoneAnswer | None = None, functions: EdgeFunctions | None = None) -> None:
         """`s3` reads S3 origins in-process; `dns` (the Route 53 resolver's `handle`) resolves custom origin names
-        that fall in a hosted zone."""
+        that fall in a hosted zone; `functions` (the Lambda service) checks and runs Lambda@Edge associations."""
         self.config = config
         self.clock = clock
         self.store = CloudFrontStore(journal)
+        self.functions = functions
         #: the data plane: the composition root puts it behind the edge listener (dataplane/edge/server.py)
-        self.edge = Edge(self.store, self.find_policy, self.find_oac, clock, config, s3, dns)
+        self.edge = Edge(self.store, self.find_policy, self.find_oac, clock, config, s3, dns, functions)
 
     # -- lifecycle ------------------------------------------------------------------------------
     def restore(self, rows: dict[str, list[tuple[str, bytes]]]) -> None:
@@ -123,6 +132,13 @@ class CloudFrontBase(Service):
                 return 404, {"message": f"no distribution {parts[0]}"}
             return 200, {"Id": parts[0], **self.edge.stats(parts[0])}
         return 404, {"message": "use /_miniaws/cloudfront/<distribution id>/stats"}
+
+    # -- /_miniaws/metrics ------------------------------------------------------------------------
+    def metrics(self) -> dict[str, Any]:
+        """The "cloudfront" section of GET /_miniaws/metrics: the edge cache, and per distribution its requests,
+        hits, misses, refresh hits, hit ratios by requests and bytes, origin fetches, collapsed requests and
+        evictions (the same counters as /_miniaws/cloudfront/<id>/stats), with their totals."""
+        return self.edge.metrics({d.id: d.domain for d in self.store.distributions.values()})
 
     # -- lookups --------------------------------------------------------------------------------
     def distribution(self, ctx: RequestContext, ident: Any) -> Distribution:

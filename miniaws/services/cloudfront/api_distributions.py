@@ -45,13 +45,20 @@ class DistributionOperations(CloudFrontBase):
     def _validated(self, ctx: RequestContext, raw: Any, current: Distribution | None = None) -> dict[str, Any]:
         config = normalize_distribution_config(
             raw, lambda kind, ident: self.find_policy(kind, ident, ctx.account_id) is not None,
-            lambda ident: (oac := self.store.oacs.get(ident)) is not None and oac.account_id == ctx.account_id)
+            lambda ident: (oac := self.store.oacs.get(ident)) is not None and oac.account_id == ctx.account_id,
+            lambda arn: self._edge_function(ctx, arn))
         for alias in (config["Aliases"].get("Items") or ()):
             for other in self.store.distributions.values():
                 if other is not current and alias in other.aliases:
                     raise CNAMEAlreadyExists(f"One or more of the CNAMEs you provided are already associated with a "
                                              f"different resource: {alias}")
         return config
+
+    def _edge_function(self, ctx: RequestContext, arn: str) -> dict[str, Any] | None:
+        """A published version of this account's (the function and the distribution must have one owner)."""
+        if self.functions is None or f":{ctx.account_id}:function:" not in arn:
+            return None
+        return self.functions.published_version(arn)
 
     def _create(self, ctx: RequestContext, raw: Any, tags: dict[str, str]) -> dict[str, Any]:
         reference = raw.get("CallerReference") if isinstance(raw, dict) else None

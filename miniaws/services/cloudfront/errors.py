@@ -98,6 +98,11 @@ class InvalidHeadersForS3Origin(AwsError):
     status = 400
 
 
+class InvalidLambdaFunctionAssociation(AwsError):
+    status = 400
+    default_message = "The specified Lambda@Edge function association is invalid."
+
+
 class BatchTooLarge(AwsError):
     status = 413
 
@@ -120,6 +125,12 @@ class TooManyOriginGroupsPerDistribution(AwsError):
 
 class TooManyDistributionCNAMEs(AwsError):
     status = 400
+
+
+class TooManyLambdaFunctionAssociations(AwsError):
+    status = 400
+    default_message = ("Your request contains more Lambda@Edge function associations than are allowed per "
+                       "distribution.")
 
 
 class TooManyHeadersInForwardedValues(AwsError):

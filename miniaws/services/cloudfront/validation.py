@@ -2,7 +2,9 @@
 
 Rules and limits are from the API reference (API_DistributionConfig.html, API_Origin.html, API_CacheBehavior.html,
 API_CustomErrorResponse.html, API_OriginGroup.html) and the quotas page (Developer Guide, "Quotas"): 25 origins,
-75 cache behaviours, 10 origin custom headers, 100 alternate domain names per distribution.
+75 cache behaviours, 10 origin custom headers, 100 alternate domain names per distribution. Lambda@Edge associations
+follow API_LambdaFunctionAssociation.html, "Restrictions on Lambda@Edge" and "Quotas on Lambda@Edge", with the
+messages CloudFront answers with.
 """
 from __future__ import annotations
 
@@ -13,13 +15,15 @@ from typing import Any
 
 from miniaws.services.cloudfront.errors import (IllegalOriginAccessConfiguration, InconsistentQuantities,
                                                 InvalidArgument, InvalidDefaultRootObject, InvalidErrorCode,
-                                                InvalidForwardCookies, InvalidOrigin, InvalidOriginKeepaliveTimeout,
-                                                InvalidOriginReadTimeout, InvalidRelativePath, InvalidResponseCode,
+                                                InvalidForwardCookies, InvalidLambdaFunctionAssociation, InvalidOrigin,
+                                                InvalidOriginKeepaliveTimeout, InvalidOriginReadTimeout,
+                                                InvalidRelativePath, InvalidResponseCode,
                                                 InvalidTTLOrder, NoSuchCachePolicy, NoSuchOrigin,
                                                 NoSuchOriginAccessControl, NoSuchOriginRequestPolicy,
                                                 NoSuchResponseHeadersPolicy, TooManyCacheBehaviors,
                                                 TooManyCookieNamesInWhiteList, TooManyDistributionCNAMEs,
-                                                TooManyHeadersInForwardedValues, TooManyOriginCustomHeaders,
+                                                TooManyHeadersInForwardedValues,
+                                                TooManyLambdaFunctionAssociations, TooManyOriginCustomHeaders,
                                                 TooManyOriginGroupsPerDistribution, TooManyOrigins,
                                                 TooManyQueryStringParameters)
 from miniaws.services.cloudfront.models import CACHE, ORIGIN_REQUEST, RESPONSE_HEADERS
@@ -59,6 +63,16 @@ _S3_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9.\-]*\.s3([.\-][a-z0-9\-]+)*\.(amazona
 #: (kind, id) → does the policy exist for this account
 PolicyExists = Callable[[str, str], bool]
 OacExists = Callable[[str], bool]
+#: a qualified function ARN → the FunctionConfiguration of that published version of this account, or None
+FunctionLookup = Callable[[str], "dict[str, Any] | None"]
+
+#: Lambda@Edge event types, and per kind of event the function limits ("Quotas on Lambda@Edge")
+EDGE_EVENT_TYPES = ("viewer-request", "viewer-response", "origin-request", "origin-response")
+EDGE_MAX_TIMEOUT = {"viewer": 5, "origin": 30}
+EDGE_MAX_MEMORY = {"viewer": 128, "origin": 10240}
+EDGE_REGION = "us-east-1"
+_FUNCTION_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):function:"
+                           r"(?P<name>[a-zA-Z0-9-_]+)(?::(?P<qualifier>[^:]+))?$")
 
 
 def items(wrapper: Any, what: str) -> list[Any]:
@@ -95,8 +109,10 @@ def _int(value: Any, name: str, low: int, high: int, error: type[Exception] = In
     return number
 
 
-def normalize_distribution_config(raw: Any, policy_exists: PolicyExists, oac_exists: OacExists) -> dict[str, Any]:
-    """The config CloudFront would store for `raw`, or the error CloudFront would raise."""
+def normalize_distribution_config(raw: Any, policy_exists: PolicyExists, oac_exists: OacExists,
+                                  function_config: FunctionLookup | None = None) -> dict[str, Any]:
+    """The config CloudFront would store for `raw`, or the error CloudFront would raise. Without
+    `function_config`, Lambda@Edge ARNs are checked for their form only (unit tests of the edge)."""
     if not isinstance(raw, dict) or not raw:
         from miniaws.services.cloudfront.errors import MissingBody
         raise MissingBody()
@@ -133,8 +149,8 @@ def normalize_distribution_config(raw: Any, policy_exists: PolicyExists, oac_exi
     if not isinstance(config.get("DefaultCacheBehavior"), dict):
         raise InvalidArgument("The parameter DefaultCacheBehavior is required.")
     config["DefaultCacheBehavior"] = _behavior(config["DefaultCacheBehavior"], targets, s3_origins, policy_exists,
-                                               default=True)
-    behaviors = [_behavior(b, targets, s3_origins, policy_exists, default=False)
+                                               function_config, default=True)
+    behaviors = [_behavior(b, targets, s3_origins, policy_exists, function_config, default=False)
                  for b in items(config.get("CacheBehaviors"), "CacheBehaviors")]
     if len(behaviors) > MAX_CACHE_BEHAVIORS:
         raise TooManyCacheBehaviors(f"Your request contains more cache behaviors than are allowed per distribution "
@@ -320,7 +336,7 @@ def _forwarded_values(raw: Any) -> dict[str, Any]:
 
 
 def _behavior(raw: Any, targets: set[str], s3_origins: set[str], policy_exists: PolicyExists,
-              default: bool) -> dict[str, Any]:
+              function_config: FunctionLookup | None, default: bool) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise InvalidArgument("The parameter CacheBehavior is not valid.")
     behavior = dict(raw)
@@ -366,9 +382,66 @@ def _behavior(raw: Any, targets: set[str], s3_origins: set[str], policy_exists: 
     for key in ("TrustedSigners", "TrustedKeyGroups"):
         value = behavior.get(key) or {"Enabled": False, "Quantity": 0}
         behavior[key] = {"Enabled": bool(value.get("Enabled")), **wrap(items(value, key))}
-    for key in ("LambdaFunctionAssociations", "FunctionAssociations"):
-        behavior[key] = wrap(items(behavior.get(key), key))
+    behavior["LambdaFunctionAssociations"] = _lambda_associations(behavior.get("LambdaFunctionAssociations"),
+                                                                  function_config)
+    behavior["FunctionAssociations"] = wrap(items(behavior.get("FunctionAssociations"), "FunctionAssociations"))
     return behavior
+
+
+def _lambda_associations(raw: Any, function_config: FunctionLookup | None) -> dict[str, Any]:
+    """At most one function per event type (so four per behaviour), IncludeBody only on request events, and each
+    function a published version in us-east-1 that Lambda@Edge can run."""
+    entries = items(raw, "LambdaFunctionAssociations")
+    if len(entries) > len(EDGE_EVENT_TYPES):
+        raise TooManyLambdaFunctionAssociations()
+    out: list[dict[str, Any]] = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise InvalidArgument("The parameter LambdaFunctionAssociation is not valid.")
+        event, arn = entry.get("EventType"), str(entry.get("LambdaFunctionARN") or "")
+        if event not in EDGE_EVENT_TYPES:
+            raise InvalidArgument(f"The parameter EventType is not valid: {event}")
+        if any(e["EventType"] == event for e in out):
+            raise InvalidLambdaFunctionAssociation(f"A cache behavior can have only one function association for "
+                                                   f"each event type. Event type: {event}")
+        include_body = bool(entry.get("IncludeBody"))
+        if include_body and event.endswith("-response"):
+            raise InvalidLambdaFunctionAssociation(f"IncludeBody is only valid for viewer-request and origin-request "
+                                                   f"events. Event type: {event}")
+        _check_edge_function(arn, event, function_config)
+        out.append({"LambdaFunctionARN": arn, "EventType": event, "IncludeBody": include_body})
+    return wrap(out)
+
+
+def _check_edge_function(arn: str, event: str, function_config: FunctionLookup | None) -> None:
+    match = _FUNCTION_ARN.match(arn)
+    if match is None:
+        raise InvalidLambdaFunctionAssociation(f"The function ARN is not valid. ARN: {arn}")
+    # CloudFront names the version problem before the region one ("Restrictions on Lambda@Edge")
+    if not (match.group("qualifier") or "").isdigit():
+        raise InvalidLambdaFunctionAssociation(f"The function ARN must reference a specific function version. (The "
+                                               f"ARN must end with the version number.) ARN: {arn}")
+    if match.group("region") != EDGE_REGION:
+        raise InvalidLambdaFunctionAssociation(f"The function must be in region '{EDGE_REGION}'. ARN: {arn}")
+    if function_config is None:
+        return
+    config = function_config(arn)
+    if config is None:
+        raise InvalidLambdaFunctionAssociation(f"The function does not exist or CloudFront can't access it. "
+                                               f"ARN: {arn}")
+    if (config.get("Environment") or {}).get("Variables"):
+        raise InvalidLambdaFunctionAssociation(f"The function cannot have environment variables. Function: {arn}")
+    runtime = str(config.get("Runtime") or "")
+    if not runtime.startswith(("python", "nodejs")):
+        raise InvalidLambdaFunctionAssociation(f"The function has a runtime that Lambda@Edge does not support: "
+                                               f"{runtime}. Function: {arn}")
+    kind = event.split("-", 1)[0]
+    for name, value, limit in (("timeout", config.get("Timeout"), EDGE_MAX_TIMEOUT[kind]),
+                               ("memory size", config.get("MemorySize"), EDGE_MAX_MEMORY[kind])):
+        if int(value or 0) > limit:
+            raise InvalidLambdaFunctionAssociation(
+                f"The function {name} is larger than the maximum allowed for functions that are triggered by a "
+                f"CloudFront {kind} event: {value} Max allowed: {limit} Function: {arn}")
 
 
 def _custom_error(raw: Any) -> dict[str, Any]:

@@ -32,6 +32,22 @@ SPEC: dict[str, Any] = {
             'input': {'shape': 'CreateAliasRequest'},
             'output': {'shape': 'AliasConfiguration'},
         },
+        'CreateEventSourceMapping': {
+            'errors': [
+                'InvalidParameterValueException',
+                'ResourceConflictException',
+                'ResourceNotFoundException',
+                'ServiceException',
+                'TooManyRequestsException',
+            ],
+            'http': {
+                'method': 'POST',
+                'requestUri': '/2015-03-31/event-source-mappings',
+                'responseCode': 202,
+            },
+            'input': {'shape': 'CreateEventSourceMappingRequest'},
+            'output': {'shape': 'EventSourceMappingConfiguration'},
+        },
         'CreateFunction': {
             'errors': [
                 'CodeSigningConfigNotFoundException',
@@ -63,6 +79,23 @@ SPEC: dict[str, Any] = {
                 'responseCode': 204,
             },
             'input': {'shape': 'DeleteAliasRequest'},
+        },
+        'DeleteEventSourceMapping': {
+            'errors': [
+                'InvalidParameterValueException',
+                'ResourceConflictException',
+                'ResourceInUseException',
+                'ResourceNotFoundException',
+                'ServiceException',
+                'TooManyRequestsException',
+            ],
+            'http': {
+                'method': 'DELETE',
+                'requestUri': '/2015-03-31/event-source-mappings/{UUID}',
+                'responseCode': 202,
+            },
+            'input': {'shape': 'DeleteEventSourceMappingRequest'},
+            'output': {'shape': 'EventSourceMappingConfiguration'},
         },
         'DeleteFunction': {
             'errors': [
@@ -144,6 +177,21 @@ SPEC: dict[str, Any] = {
             },
             'input': {'shape': 'GetAliasRequest'},
             'output': {'shape': 'AliasConfiguration'},
+        },
+        'GetEventSourceMapping': {
+            'errors': [
+                'InvalidParameterValueException',
+                'ResourceNotFoundException',
+                'ServiceException',
+                'TooManyRequestsException',
+            ],
+            'http': {
+                'method': 'GET',
+                'requestUri': '/2015-03-31/event-source-mappings/{UUID}',
+                'responseCode': 200,
+            },
+            'input': {'shape': 'GetEventSourceMappingRequest'},
+            'output': {'shape': 'EventSourceMappingConfiguration'},
         },
         'GetFunction': {
             'errors': [
@@ -290,6 +338,17 @@ SPEC: dict[str, Any] = {
             },
             'input': {'shape': 'ListAliasesRequest'},
             'output': {'shape': 'ListAliasesResponse'},
+        },
+        'ListEventSourceMappings': {
+            'errors': [
+                'InvalidParameterValueException',
+                'ResourceNotFoundException',
+                'ServiceException',
+                'TooManyRequestsException',
+            ],
+            'http': {'method': 'GET', 'requestUri': '/2015-03-31/event-source-mappings', 'responseCode': 200},
+            'input': {'shape': 'ListEventSourceMappingsRequest'},
+            'output': {'shape': 'ListEventSourceMappingsResponse'},
         },
         'ListFunctions': {
             'errors': ['InvalidParameterValueException', 'ServiceException', 'TooManyRequestsException'],
@@ -449,6 +508,23 @@ SPEC: dict[str, Any] = {
             },
             'input': {'shape': 'UpdateAliasRequest'},
             'output': {'shape': 'AliasConfiguration'},
+        },
+        'UpdateEventSourceMapping': {
+            'errors': [
+                'InvalidParameterValueException',
+                'ResourceConflictException',
+                'ResourceInUseException',
+                'ResourceNotFoundException',
+                'ServiceException',
+                'TooManyRequestsException',
+            ],
+            'http': {
+                'method': 'PUT',
+                'requestUri': '/2015-03-31/event-source-mappings/{UUID}',
+                'responseCode': 202,
+            },
+            'input': {'shape': 'UpdateEventSourceMappingRequest'},
+            'output': {'shape': 'EventSourceMappingConfiguration'},
         },
         'UpdateFunctionCode': {
             'errors': [
@@ -901,6 +977,13 @@ SPEC: dict[str, Any] = {
             'members': {'AdditionalVersionWeights': {'shape': 'AdditionalVersionWeights'}},
             'type': 'structure',
         },
+        'AmazonManagedKafkaEventSourceConfig': {
+            'members': {
+                'ConsumerGroupId': {'shape': 'URI'},
+                'SchemaRegistryConfig': {'shape': 'KafkaSchemaRegistryConfig'},
+            },
+            'type': 'structure',
+        },
         'ApplicationLogLevel': {
             'enum': ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'],
             'type': 'string',
@@ -913,6 +996,8 @@ SPEC: dict[str, Any] = {
             'pattern': 'arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)',
             'type': 'string',
         },
+        'BatchSize': {'max': 10000, 'min': 1, 'type': 'integer'},
+        'BisectBatchOnFunctionError': {'type': 'boolean'},
         'Blob': {'sensitive': True, 'type': 'blob'},
         'Boolean': {'type': 'boolean'},
         'CapacityProviderArn': {
@@ -972,6 +1057,12 @@ SPEC: dict[str, Any] = {
             'members': {'Message': {'shape': 'String'}, 'Type': {'shape': 'String'}},
             'type': 'structure',
         },
+        'CollectionName': {
+            'max': 57,
+            'min': 1,
+            'pattern': '(^(?!(system\\x2e)))(^[_a-zA-Z0-9])([^$]*)',
+            'type': 'string',
+        },
         'CompatibleArchitectures': {'max': 2, 'member': {'shape': 'Architecture'}, 'min': 0, 'type': 'list'},
         'CompatibleRuntimes': {'max': 15, 'member': {'shape': 'Runtime'}, 'min': 0, 'type': 'list'},
         'Concurrency': {
@@ -987,6 +1078,40 @@ SPEC: dict[str, Any] = {
                 'RoutingConfig': {'shape': 'AliasRoutingConfiguration'},
             },
             'required': ['FunctionName', 'Name', 'FunctionVersion'],
+            'type': 'structure',
+        },
+        'CreateEventSourceMappingRequest': {
+            'members': {
+                'AmazonManagedKafkaEventSourceConfig': {'shape': 'AmazonManagedKafkaEventSourceConfig'},
+                'BatchSize': {'shape': 'BatchSize'},
+                'BisectBatchOnFunctionError': {'shape': 'BisectBatchOnFunctionError'},
+                'DestinationConfig': {'shape': 'DestinationConfig'},
+                'DocumentDBEventSourceConfig': {'shape': 'DocumentDBEventSourceConfig'},
+                'Enabled': {'shape': 'Enabled'},
+                'EventSourceArn': {'shape': 'Arn'},
+                'FilterCriteria': {'shape': 'FilterCriteria'},
+                'FunctionName': {'shape': 'NamespacedFunctionName'},
+                'FunctionResponseTypes': {'shape': 'FunctionResponseTypeList'},
+                'KMSKeyArn': {'shape': 'KMSKeyArn'},
+                'LoggingConfig': {'shape': 'EventSourceMappingLoggingConfig'},
+                'MaximumBatchingWindowInSeconds': {'shape': 'MaximumBatchingWindowInSeconds'},
+                'MaximumRecordAgeInSeconds': {'shape': 'MaximumRecordAgeInSeconds'},
+                'MaximumRetryAttempts': {'shape': 'MaximumRetryAttemptsEventSourceMapping'},
+                'MetricsConfig': {'shape': 'EventSourceMappingMetricsConfig'},
+                'ParallelizationFactor': {'shape': 'ParallelizationFactor'},
+                'ProvisionedPollerConfig': {'shape': 'ProvisionedPollerConfig'},
+                'Queues': {'shape': 'Queues'},
+                'ScalingConfig': {'shape': 'ScalingConfig'},
+                'SelfManagedEventSource': {'shape': 'SelfManagedEventSource'},
+                'SelfManagedKafkaEventSourceConfig': {'shape': 'SelfManagedKafkaEventSourceConfig'},
+                'SourceAccessConfigurations': {'shape': 'SourceAccessConfigurations'},
+                'StartingPosition': {'shape': 'EventSourcePosition'},
+                'StartingPositionTimestamp': {'shape': 'Date'},
+                'Tags': {'shape': 'Tags'},
+                'Topics': {'shape': 'Topics'},
+                'TumblingWindowInSeconds': {'shape': 'TumblingWindowInSeconds'},
+            },
+            'required': ['FunctionName'],
             'type': 'structure',
         },
         'CreateFunctionRequest': {
@@ -1025,6 +1150,7 @@ SPEC: dict[str, Any] = {
             'required': ['FunctionName', 'Role', 'Code'],
             'type': 'structure',
         },
+        'DatabaseName': {'max': 63, 'min': 1, 'pattern': '[^ /\\.$\\x22]*', 'type': 'string'},
         'Date': {'type': 'timestamp'},
         'DeadLetterConfig': {'members': {'TargetArn': {'shape': 'ResourceArn'}}, 'type': 'structure'},
         'DeleteAliasRequest': {
@@ -1033,6 +1159,11 @@ SPEC: dict[str, Any] = {
                 'Name': {'location': 'uri', 'locationName': 'Name', 'shape': 'Alias'},
             },
             'required': ['FunctionName', 'Name'],
+            'type': 'structure',
+        },
+        'DeleteEventSourceMappingRequest': {
+            'members': {'UUID': {'location': 'uri', 'locationName': 'UUID', 'shape': 'UUIDString'}},
+            'required': ['UUID'],
             'type': 'structure',
         },
         'DeleteFunctionConcurrencyRequest': {
@@ -1102,6 +1233,14 @@ SPEC: dict[str, Any] = {
             'type': 'structure',
         },
         'DirectS3Read': {'enum': ['ENABLED', 'DISABLED', 'AUTO'], 'type': 'string'},
+        'DocumentDBEventSourceConfig': {
+            'members': {
+                'CollectionName': {'shape': 'CollectionName'},
+                'DatabaseName': {'shape': 'DatabaseName'},
+                'FullDocument': {'shape': 'FullDocument'},
+            },
+            'type': 'structure',
+        },
         'DurableConfig': {
             'members': {
                 'ExecutionTimeout': {'shape': 'ExecutionTimeout'},
@@ -1186,6 +1325,22 @@ SPEC: dict[str, Any] = {
             'members': {'Message': {'shape': 'String'}, 'Type': {'shape': 'String'}},
             'type': 'structure',
         },
+        'Enabled': {'type': 'boolean'},
+        'EndPointType': {'enum': ['KAFKA_BOOTSTRAP_SERVERS'], 'type': 'string'},
+        'Endpoint': {
+            'max': 300,
+            'min': 1,
+            'pattern': '(([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\\-]*[a-zA-Z0-9])\\.)*([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9\\-]*[A-Za-z0-9]):[0-9]{1,5}',
+            'type': 'string',
+        },
+        'EndpointLists': {'max': 10, 'member': {'shape': 'Endpoint'}, 'min': 1, 'type': 'list'},
+        'Endpoints': {
+            'key': {'shape': 'EndPointType'},
+            'max': 2,
+            'min': 1,
+            'type': 'map',
+            'value': {'shape': 'EndpointLists'},
+        },
         'Environment': {'members': {'Variables': {'shape': 'EnvironmentVariables'}}, 'type': 'structure'},
         'EnvironmentError': {
             'members': {'ErrorCode': {'shape': 'String'}, 'Message': {'shape': 'SensitiveString'}},
@@ -1216,6 +1371,68 @@ SPEC: dict[str, Any] = {
             'type': 'structure',
         },
         'EphemeralStorageSize': {'max': 32768, 'min': 512, 'type': 'integer'},
+        'EventSourceMappingArn': {
+            'max': 120,
+            'min': 85,
+            'pattern': 'arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:event-source-mapping:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}',
+            'type': 'string',
+        },
+        'EventSourceMappingConfiguration': {
+            'members': {
+                'AmazonManagedKafkaEventSourceConfig': {'shape': 'AmazonManagedKafkaEventSourceConfig'},
+                'BatchSize': {'shape': 'BatchSize'},
+                'BisectBatchOnFunctionError': {'shape': 'BisectBatchOnFunctionError'},
+                'DestinationConfig': {'shape': 'DestinationConfig'},
+                'DocumentDBEventSourceConfig': {'shape': 'DocumentDBEventSourceConfig'},
+                'EventSourceArn': {'shape': 'Arn'},
+                'EventSourceMappingArn': {'shape': 'EventSourceMappingArn'},
+                'FilterCriteria': {'shape': 'FilterCriteria'},
+                'FilterCriteriaError': {'shape': 'FilterCriteriaError'},
+                'FunctionArn': {'shape': 'FunctionArn'},
+                'FunctionResponseTypes': {'shape': 'FunctionResponseTypeList'},
+                'KMSKeyArn': {'shape': 'KMSKeyArn'},
+                'LastModified': {'shape': 'Date'},
+                'LastProcessingResult': {'shape': 'String'},
+                'LoggingConfig': {'shape': 'EventSourceMappingLoggingConfig'},
+                'MaximumBatchingWindowInSeconds': {'shape': 'MaximumBatchingWindowInSeconds'},
+                'MaximumRecordAgeInSeconds': {'shape': 'MaximumRecordAgeInSeconds'},
+                'MaximumRetryAttempts': {'shape': 'MaximumRetryAttemptsEventSourceMapping'},
+                'MetricsConfig': {'shape': 'EventSourceMappingMetricsConfig'},
+                'ParallelizationFactor': {'shape': 'ParallelizationFactor'},
+                'ProvisionedPollerConfig': {'shape': 'ProvisionedPollerConfig'},
+                'Queues': {'shape': 'Queues'},
+                'ScalingConfig': {'shape': 'ScalingConfig'},
+                'SelfManagedEventSource': {'shape': 'SelfManagedEventSource'},
+                'SelfManagedKafkaEventSourceConfig': {'shape': 'SelfManagedKafkaEventSourceConfig'},
+                'SourceAccessConfigurations': {'shape': 'SourceAccessConfigurations'},
+                'StartingPosition': {'shape': 'EventSourcePosition'},
+                'StartingPositionTimestamp': {'shape': 'Date'},
+                'State': {'shape': 'String'},
+                'StateTransitionReason': {'shape': 'String'},
+                'Topics': {'shape': 'Topics'},
+                'TumblingWindowInSeconds': {'shape': 'TumblingWindowInSeconds'},
+                'UUID': {'shape': 'UUIDString'},
+            },
+            'type': 'structure',
+        },
+        'EventSourceMappingLoggingConfig': {
+            'members': {'SystemLogLevel': {'shape': 'EventSourceMappingSystemLogLevel'}},
+            'type': 'structure',
+        },
+        'EventSourceMappingMetric': {'enum': ['EventCount', 'ErrorCount', 'KafkaMetrics'], 'type': 'string'},
+        'EventSourceMappingMetricList': {
+            'max': 3,
+            'member': {'shape': 'EventSourceMappingMetric'},
+            'min': 0,
+            'type': 'list',
+        },
+        'EventSourceMappingMetricsConfig': {
+            'members': {'Metrics': {'shape': 'EventSourceMappingMetricList'}},
+            'type': 'structure',
+        },
+        'EventSourceMappingSystemLogLevel': {'enum': ['DEBUG', 'INFO', 'WARN'], 'type': 'string'},
+        'EventSourceMappingsList': {'member': {'shape': 'EventSourceMappingConfiguration'}, 'type': 'list'},
+        'EventSourcePosition': {'enum': ['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP'], 'type': 'string'},
         'ExecutionEnvironmentMemoryGiBPerVCpu': {'max': 8, 'min': 2, 'type': 'double'},
         'ExecutionTimeout': {'max': 31622400, 'min': 1, 'type': 'integer'},
         'FileSystemArn': {
@@ -1234,6 +1451,19 @@ SPEC: dict[str, Any] = {
             'type': 'structure',
         },
         'FileSystemConfigList': {'max': 1, 'member': {'shape': 'FileSystemConfig'}, 'min': 0, 'type': 'list'},
+        'Filter': {'members': {'Pattern': {'shape': 'Pattern'}}, 'type': 'structure'},
+        'FilterCriteria': {'members': {'Filters': {'shape': 'FilterList'}}, 'type': 'structure'},
+        'FilterCriteriaError': {
+            'members': {
+                'ErrorCode': {'shape': 'FilterCriteriaErrorCode'},
+                'Message': {'shape': 'FilterCriteriaErrorMessage'},
+            },
+            'type': 'structure',
+        },
+        'FilterCriteriaErrorCode': {'max': 50, 'min': 10, 'pattern': '[A-Za-z]+Exception', 'type': 'string'},
+        'FilterCriteriaErrorMessage': {'max': 2048, 'min': 10, 'pattern': '.*', 'type': 'string'},
+        'FilterList': {'member': {'shape': 'Filter'}, 'type': 'list'},
+        'FullDocument': {'enum': ['UpdateLookup', 'Default'], 'type': 'string'},
         'FunctionArn': {
             'max': 10000,
             'min': 0,
@@ -1332,6 +1562,13 @@ SPEC: dict[str, Any] = {
             'pattern': '(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?',
             'type': 'string',
         },
+        'FunctionResponseType': {'enum': ['ReportBatchItemFailures'], 'type': 'string'},
+        'FunctionResponseTypeList': {
+            'max': 1,
+            'member': {'shape': 'FunctionResponseType'},
+            'min': 0,
+            'type': 'list',
+        },
         'FunctionRuntimeAlias': {'max': 128, 'min': 1, 'type': 'string'},
         'FunctionRuntimeArn': {
             'max': 2048,
@@ -1366,6 +1603,11 @@ SPEC: dict[str, Any] = {
                 'Name': {'location': 'uri', 'locationName': 'Name', 'shape': 'Alias'},
             },
             'required': ['FunctionName', 'Name'],
+            'type': 'structure',
+        },
+        'GetEventSourceMappingRequest': {
+            'members': {'UUID': {'location': 'uri', 'locationName': 'UUID', 'shape': 'UUIDString'}},
+            'required': ['UUID'],
             'type': 'structure',
         },
         'GetFunctionConcurrencyRequest': {
@@ -1621,6 +1863,42 @@ SPEC: dict[str, Any] = {
             'members': {'Message': {'shape': 'String'}, 'Type': {'shape': 'String'}},
             'type': 'structure',
         },
+        'KafkaEventSourceMappingConsumptionMode': {'enum': ['Stream', 'Queue'], 'type': 'string'},
+        'KafkaSchemaRegistryAccessConfig': {
+            'members': {'Type': {'shape': 'KafkaSchemaRegistryAuthType'}, 'URI': {'shape': 'Arn'}},
+            'type': 'structure',
+        },
+        'KafkaSchemaRegistryAccessConfigList': {
+            'member': {'shape': 'KafkaSchemaRegistryAccessConfig'},
+            'type': 'list',
+        },
+        'KafkaSchemaRegistryAuthType': {
+            'enum': [
+                'BASIC_AUTH',
+                'CLIENT_CERTIFICATE_TLS_AUTH',
+                'SERVER_ROOT_CA_CERTIFICATE',
+                'OAUTHBEARER_AUTH',
+            ],
+            'type': 'string',
+        },
+        'KafkaSchemaRegistryConfig': {
+            'members': {
+                'AccessConfigs': {'shape': 'KafkaSchemaRegistryAccessConfigList'},
+                'EventRecordFormat': {'shape': 'SchemaRegistryEventRecordFormat'},
+                'SchemaRegistryURI': {'shape': 'SchemaRegistryUri'},
+                'SchemaValidationConfigs': {'shape': 'KafkaSchemaValidationConfigList'},
+            },
+            'type': 'structure',
+        },
+        'KafkaSchemaValidationAttribute': {'enum': ['KEY', 'VALUE'], 'type': 'string'},
+        'KafkaSchemaValidationConfig': {
+            'members': {'Attribute': {'shape': 'KafkaSchemaValidationAttribute'}},
+            'type': 'structure',
+        },
+        'KafkaSchemaValidationConfigList': {
+            'member': {'shape': 'KafkaSchemaValidationConfig'},
+            'type': 'list',
+        },
         'LambdaManagedInstancesCapacityProviderConfig': {
             'members': {
                 'CapacityProviderArn': {'shape': 'CapacityProviderArn'},
@@ -1772,6 +2050,30 @@ SPEC: dict[str, Any] = {
             'members': {'Aliases': {'shape': 'AliasList'}, 'NextMarker': {'shape': 'String'}},
             'type': 'structure',
         },
+        'ListEventSourceMappingsRequest': {
+            'members': {
+                'EventSourceArn': {
+                    'location': 'querystring',
+                    'locationName': 'EventSourceArn',
+                    'shape': 'Arn',
+                },
+                'FunctionName': {
+                    'location': 'querystring',
+                    'locationName': 'FunctionName',
+                    'shape': 'NamespacedFunctionName',
+                },
+                'Marker': {'location': 'querystring', 'locationName': 'Marker', 'shape': 'String'},
+                'MaxItems': {'location': 'querystring', 'locationName': 'MaxItems', 'shape': 'MaxListItems'},
+            },
+            'type': 'structure',
+        },
+        'ListEventSourceMappingsResponse': {
+            'members': {
+                'EventSourceMappings': {'shape': 'EventSourceMappingsList'},
+                'NextMarker': {'shape': 'String'},
+            },
+            'type': 'structure',
+        },
         'ListFunctionsRequest': {
             'members': {
                 'FunctionVersion': {
@@ -1892,9 +2194,15 @@ SPEC: dict[str, Any] = {
         },
         'MaxLayerListItems': {'max': 50, 'min': 1, 'type': 'integer'},
         'MaxListItems': {'max': 10000, 'min': 1, 'type': 'integer'},
+        'MaximumBatchingWindowInSeconds': {'max': 300, 'min': 0, 'type': 'integer'},
+        'MaximumConcurrency': {'max': 1000, 'min': 2, 'type': 'integer'},
         'MaximumEventAgeInSeconds': {'max': 21600, 'min': 60, 'type': 'integer'},
+        'MaximumNumberOfPollers': {'max': 10000, 'min': 1, 'type': 'integer'},
+        'MaximumRecordAgeInSeconds': {'max': 604800, 'min': -1, 'type': 'integer'},
         'MaximumRetryAttempts': {'max': 2, 'min': 0, 'type': 'integer'},
+        'MaximumRetryAttemptsEventSourceMapping': {'max': 10000, 'min': -1, 'type': 'integer'},
         'MemorySize': {'max': 32768, 'min': 128, 'type': 'integer'},
+        'MinimumNumberOfPollers': {'max': 200, 'min': 1, 'type': 'integer'},
         'ModeNotSupportedException': {
             'error': {'httpStatusCode': 400, 'senderFault': True},
             'exception': True,
@@ -1929,6 +2237,8 @@ SPEC: dict[str, Any] = {
         'OnFailure': {'members': {'Destination': {'shape': 'DestinationArn'}}, 'type': 'structure'},
         'OnSuccess': {'members': {'Destination': {'shape': 'DestinationArn'}}, 'type': 'structure'},
         'PackageType': {'enum': ['Zip', 'Image'], 'type': 'string'},
+        'ParallelizationFactor': {'max': 10, 'min': 1, 'type': 'integer'},
+        'Pattern': {'max': 4096, 'min': 0, 'pattern': '[\\s\\S]*', 'type': 'string'},
         'PerExecutionEnvironmentMaxConcurrency': {'max': 1600, 'min': 1, 'type': 'integer'},
         'PreconditionFailedException': {
             'error': {'httpStatusCode': 412, 'senderFault': True},
@@ -1936,6 +2246,15 @@ SPEC: dict[str, Any] = {
             'members': {'Type': {'shape': 'String'}, 'message': {'shape': 'String'}},
             'type': 'structure',
         },
+        'ProvisionedPollerConfig': {
+            'members': {
+                'MaximumPollers': {'shape': 'MaximumNumberOfPollers'},
+                'MinimumPollers': {'shape': 'MinimumNumberOfPollers'},
+                'PollerGroupName': {'shape': 'ProvisionedPollerGroupName'},
+            },
+            'type': 'structure',
+        },
+        'ProvisionedPollerGroupName': {'max': 128, 'min': 0, 'pattern': '[a-zA-Z0-9-_]*', 'type': 'string'},
         'PublishLayerVersionRequest': {
             'members': {
                 'CompatibleArchitectures': {'shape': 'CompatibleArchitectures'},
@@ -2000,6 +2319,8 @@ SPEC: dict[str, Any] = {
             'required': ['FunctionName'],
             'type': 'structure',
         },
+        'Queue': {'max': 1000, 'min': 1, 'pattern': '[\\s\\S]*', 'type': 'string'},
+        'Queues': {'max': 1, 'member': {'shape': 'Queue'}, 'min': 1, 'type': 'list'},
         'RecursiveInvocationException': {
             'error': {'httpStatusCode': 400, 'senderFault': True},
             'exception': True,
@@ -2031,6 +2352,12 @@ SPEC: dict[str, Any] = {
             'error': {'httpStatusCode': 409, 'senderFault': True},
             'exception': True,
             'members': {'Type': {'shape': 'String'}, 'message': {'shape': 'String'}},
+            'type': 'structure',
+        },
+        'ResourceInUseException': {
+            'error': {'httpStatusCode': 400, 'senderFault': True},
+            'exception': True,
+            'members': {'Message': {'shape': 'String'}, 'Type': {'shape': 'String'}},
             'type': 'structure',
         },
         'ResourceNotFoundException': {
@@ -2162,8 +2489,28 @@ SPEC: dict[str, Any] = {
         'S3Key': {'max': 1024, 'min': 1, 'pattern': '.*', 'type': 'string'},
         'S3ObjectStorageMode': {'enum': ['COPY', 'REFERENCE'], 'type': 'string'},
         'S3ObjectVersion': {'max': 1024, 'min': 1, 'pattern': '.*', 'type': 'string'},
+        'ScalingConfig': {
+            'members': {'MaximumConcurrency': {'shape': 'MaximumConcurrency'}},
+            'type': 'structure',
+        },
+        'SchemaRegistryEventRecordFormat': {'enum': ['JSON', 'SOURCE'], 'type': 'string'},
+        'SchemaRegistryUri': {
+            'max': 10000,
+            'min': 1,
+            'pattern': '[a-zA-Z0-9-\\/*:_+=.@-]*',
+            'type': 'string',
+        },
         'SecurityGroupId': {'max': 1024, 'min': 0, 'pattern': 'sg-[0-9a-zA-Z]*', 'type': 'string'},
         'SecurityGroupIds': {'max': 5, 'member': {'shape': 'SecurityGroupId'}, 'min': 0, 'type': 'list'},
+        'SelfManagedEventSource': {'members': {'Endpoints': {'shape': 'Endpoints'}}, 'type': 'structure'},
+        'SelfManagedKafkaEventSourceConfig': {
+            'members': {
+                'ConsumerGroupId': {'shape': 'URI'},
+                'ConsumptionMode': {'shape': 'KafkaEventSourceMappingConsumptionMode'},
+                'SchemaRegistryConfig': {'shape': 'KafkaSchemaRegistryConfig'},
+            },
+            'type': 'structure',
+        },
         'SensitiveString': {'sensitive': True, 'type': 'string'},
         'SensitiveStringOnServerOnly': {'max': 10000, 'min': 0, 'type': 'string'},
         'SerializedRequestEntityTooLargeException': {
@@ -2218,6 +2565,36 @@ SPEC: dict[str, Any] = {
             'exception': True,
             'members': {'Message': {'shape': 'String'}, 'Type': {'shape': 'String'}},
             'type': 'structure',
+        },
+        'SourceAccessConfiguration': {
+            'members': {'Type': {'shape': 'SourceAccessType'}, 'URI': {'shape': 'URI'}},
+            'type': 'structure',
+        },
+        'SourceAccessConfigurations': {
+            'max': 23,
+            'member': {'shape': 'SourceAccessConfiguration'},
+            'min': 0,
+            'type': 'list',
+        },
+        'SourceAccessType': {
+            'enum': [
+                'BASIC_AUTH',
+                'VPC_SUBNET',
+                'VPC_SECURITY_GROUP',
+                'SASL_SCRAM_512_AUTH',
+                'SASL_SCRAM_256_AUTH',
+                'VIRTUAL_HOST',
+                'CLIENT_CERTIFICATE_TLS_AUTH',
+                'SERVER_ROOT_CA_CERTIFICATE',
+                'OAUTHBEARER_AUTH',
+                'OAUTHBEARER_SCOPE',
+                'OAUTHBEARER_AUDIENCE',
+                'OAUTHBEARER_LOGICAL_CLUSTER',
+                'OAUTHBEARER_IDENTITY_POOL',
+                'IAM_AUTH',
+                'IAM_OAUTHBEARER_AUTH',
+            ],
+            'type': 'string',
         },
         'State': {
             'enum': [
@@ -2347,9 +2724,14 @@ SPEC: dict[str, Any] = {
             },
             'type': 'structure',
         },
+        'Topic': {'max': 249, 'min': 1, 'pattern': '[^.]([a-zA-Z0-9\\-_.]+)', 'type': 'string'},
+        'Topics': {'max': 1, 'member': {'shape': 'Topic'}, 'min': 1, 'type': 'list'},
         'TracingConfig': {'members': {'Mode': {'shape': 'TracingMode'}}, 'type': 'structure'},
         'TracingConfigResponse': {'members': {'Mode': {'shape': 'TracingMode'}}, 'type': 'structure'},
         'TracingMode': {'enum': ['Active', 'PassThrough'], 'type': 'string'},
+        'TumblingWindowInSeconds': {'max': 900, 'min': 0, 'type': 'integer'},
+        'URI': {'max': 200, 'min': 1, 'pattern': '[ a-zA-Z0-9-\\/*:_+=.@-]*', 'type': 'string'},
+        'UUIDString': {'max': 36, 'min': 36, 'type': 'string'},
         'UnreservedConcurrentExecutions': {'min': 0, 'type': 'integer'},
         'UnsupportedMediaTypeException': {
             'error': {'httpStatusCode': 415, 'senderFault': True},
@@ -2375,6 +2757,34 @@ SPEC: dict[str, Any] = {
                 'RoutingConfig': {'shape': 'AliasRoutingConfiguration'},
             },
             'required': ['FunctionName', 'Name'],
+            'type': 'structure',
+        },
+        'UpdateEventSourceMappingRequest': {
+            'members': {
+                'AmazonManagedKafkaEventSourceConfig': {'shape': 'AmazonManagedKafkaEventSourceConfig'},
+                'BatchSize': {'shape': 'BatchSize'},
+                'BisectBatchOnFunctionError': {'shape': 'BisectBatchOnFunctionError'},
+                'DestinationConfig': {'shape': 'DestinationConfig'},
+                'DocumentDBEventSourceConfig': {'shape': 'DocumentDBEventSourceConfig'},
+                'Enabled': {'shape': 'Enabled'},
+                'FilterCriteria': {'shape': 'FilterCriteria'},
+                'FunctionName': {'shape': 'NamespacedFunctionName'},
+                'FunctionResponseTypes': {'shape': 'FunctionResponseTypeList'},
+                'KMSKeyArn': {'shape': 'KMSKeyArn'},
+                'LoggingConfig': {'shape': 'EventSourceMappingLoggingConfig'},
+                'MaximumBatchingWindowInSeconds': {'shape': 'MaximumBatchingWindowInSeconds'},
+                'MaximumRecordAgeInSeconds': {'shape': 'MaximumRecordAgeInSeconds'},
+                'MaximumRetryAttempts': {'shape': 'MaximumRetryAttemptsEventSourceMapping'},
+                'MetricsConfig': {'shape': 'EventSourceMappingMetricsConfig'},
+                'ParallelizationFactor': {'shape': 'ParallelizationFactor'},
+                'ProvisionedPollerConfig': {'shape': 'ProvisionedPollerConfig'},
+                'ScalingConfig': {'shape': 'ScalingConfig'},
+                'SelfManagedKafkaEventSourceConfig': {'shape': 'SelfManagedKafkaEventSourceConfig'},
+                'SourceAccessConfigurations': {'shape': 'SourceAccessConfigurations'},
+                'TumblingWindowInSeconds': {'shape': 'TumblingWindowInSeconds'},
+                'UUID': {'location': 'uri', 'locationName': 'UUID', 'shape': 'UUIDString'},
+            },
+            'required': ['UUID'],
             'type': 'structure',
         },
         'UpdateFunctionCodeRequest': {

@@ -18,9 +18,12 @@ from miniaws.functions.invocation import FunctionSpec
 from miniaws.functions.service import FunctionRuntime, RuntimeSettings
 from miniaws.services.base import Service
 from miniaws.services.lambda_._spec import SPEC
+from miniaws.services.lambda_.destinations import Destinations
 from miniaws.services.lambda_.errors import (InvalidParameterValueException, ResourceNotFoundException,
                                             ValidationException)
+from miniaws.services.lambda_.event_sources import MappingStore
 from miniaws.services.lambda_.models import LATEST, Alias, Function, LambdaStore, VersionConfig
+from miniaws.services.lambda_.sqs_poller import QueueConsumer, SqsPoller
 from miniaws.state.blobs import BlobStore
 from miniaws.state.journal import Journal
 
@@ -55,6 +58,12 @@ class LambdaBase(Service):
         self.runtime = FunctionRuntime(clock, ProcessExecutor(), self._read_blob, endpoint or (lambda: ""), settings)
         #: queued Event invocations (in memory: a restart drops them)
         self.event_tasks: set[asyncio.Task[None]] = set()
+        #: where asynchronous invocations' outcomes go (destinations.py)
+        self.destinations = Destinations()
+        #: event source mappings, the pollers of the enabled ones, and the SQS they poll (api_event_sources.py)
+        self.mappings = MappingStore(journal)
+        self.pollers: dict[str, SqsPoller] = {}
+        self.queues: QueueConsumer | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
     def restore(self, rows: dict[str, list[tuple[str, bytes]]]) -> None:
@@ -190,6 +199,8 @@ class LambdaBase(Service):
             out["Environment"] = {"Variables": dict(config.environment)}
         if config.layers:
             out["Layers"] = [{"Arn": arn, "CodeSize": 0} for arn in config.layers]
+        if config.dead_letter_arn:
+            out["DeadLetterConfig"] = {"TargetArn": config.dead_letter_arn}
         return out
 
     @staticmethod

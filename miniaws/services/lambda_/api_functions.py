@@ -116,6 +116,7 @@ class FunctionOperations(LambdaBase):
         architectures = v.check_architectures(params.get("Architectures"))
         description = v.check_description(params.get("Description"))
         storage = v.check_ephemeral(params.get("EphemeralStorage"))
+        dead_letter = v.check_dead_letter(params.get("DeadLetterConfig"))
         if self.store.get(ctx.account_id, ctx.region, name) is not None:
             raise ResourceConflictException(f"Function already exist: {name}")
         layer_arns, layer_blobs = self.resolve_layers(ctx, params.get("Layers"))
@@ -129,7 +130,7 @@ class FunctionOperations(LambdaBase):
             code_sha256=sha, last_modified=lambda_timestamp(now), revision_id=str(uuid.uuid4()),
             description=description, timeout=timeout, memory_size=memory, environment=environment,
             architectures=architectures, layers=layer_arns, layer_blobs=layer_blobs, ephemeral_storage=storage,
-            tracing_mode=(params.get("TracingConfig") or {}).get("Mode", "PassThrough"))
+            tracing_mode=(params.get("TracingConfig") or {}).get("Mode", "PassThrough"), dead_letter_arn=dead_letter)
         fn = Function(ctx.account_id, ctx.region, name, config, now, tags=dict(params.get("Tags") or {}))
         self.store.add(fn)
         out = _creating(self.configuration(fn, config))
@@ -233,6 +234,8 @@ class FunctionOperations(LambdaBase):
             changes["description"] = v.check_description(params["Description"])
         if "EphemeralStorage" in params:
             changes["ephemeral_storage"] = v.check_ephemeral(params["EphemeralStorage"])
+        if "DeadLetterConfig" in params:
+            changes["dead_letter_arn"] = v.check_dead_letter(params["DeadLetterConfig"])
         layers = self.resolve_layers(ctx, params["Layers"]) if "Layers" in params else None
         if "TracingConfig" in params:
             changes["tracing_mode"] = (params["TracingConfig"] or {}).get("Mode", "PassThrough")

@@ -3,7 +3,8 @@
 A function error is not an API error: Invoke answers 200 with `X-Amz-Function-Error: Unhandled` and the error
 document as the payload (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html). Event invocations are
 queued in memory and retried twice with backoff on failure, as Lambda does for asynchronous invocation
-(https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html).
+(https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html); how each one ended goes to
+its destinations and dead-letter queue (destinations.py).
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from miniaws.functions.invocation import Throttled
 from miniaws.functions.logs import tail
 from miniaws.services.base import operation
 from miniaws.services.lambda_ import validation as v
-from miniaws.services.lambda_.api_common import LambdaBase
+from miniaws.services.lambda_.api_common import _FUNCTION_REF, LambdaBase
+from miniaws.services.lambda_.destinations import AsyncOutcome
 from miniaws.services.lambda_.errors import (InvalidParameterValueException, InvalidRequestContentException,
                                             RequestTooLargeException, ResourceNotFoundException,
                                             TooManyRequestsException)
@@ -70,6 +72,25 @@ class InvokeOperations(LambdaBase):
             out["LogResult"] = tail(result.log)
         return out
 
+    async def invoke_for_target(self, function_arn: str, payload: bytes) -> tuple[bytes, bool]:
+        """A synchronous invocation for an in-process caller (a load balancer's lambda target, DESIGN §1):
+        (result payload, True when the function failed). The ARN may carry a version or alias qualifier.
+        Raises ResourceNotFoundException for an unknown function, TooManyRequestsException when throttled."""
+        match = _FUNCTION_REF.match(function_arn)
+        if match is None or not match.group("account"):
+            raise ResourceNotFoundException(f"Function not found: {function_arn}")
+        fn = self.store.get(match.group("account"), match.group("region"), match.group("name"))
+        if fn is None:
+            raise ResourceNotFoundException(f"Function not found: {function_arn}")
+        qualifier = match.group("qualifier")
+        config, used = self.version_of(fn, qualifier, route=True)
+        invoked_arn = fn.arn if qualifier is None else f"{fn.arn}:{used}"
+        try:
+            result = await self.runtime.invoke(self.function_spec(fn, config), payload, invoked_arn)
+        except Throttled as exc:
+            raise TooManyRequestsException(Reason=exc.reason) from None
+        return result.outcome.payload, result.outcome.failed
+
     # -- asynchronous invocation -------------------------------------------------------------------
     def _queue_event(self, account: str, region: str, name: str, qualifier: str | None, payload: bytes) -> None:
         task = asyncio.get_running_loop().create_task(self._run_event(account, region, name, qualifier, payload))
@@ -88,19 +109,25 @@ class InvokeOperations(LambdaBase):
             settings = fn.event_invoke_config or {}
             retries = int(settings.get("MaximumRetryAttempts", 2))
             max_age = float(settings.get("MaximumEventAgeInSeconds", 21600))
+            config, status, executed = fn.latest, 200, None
             try:
                 config, used = self.version_of(fn, qualifier, route=True)
                 invoked_arn = fn.arn if qualifier is None else f"{fn.arn}:{used}"
+                executed = config.version
                 result = await self.runtime.invoke(self.function_spec(fn, config), payload, invoked_arn)
                 failed, detail = result.outcome.failed, result.outcome.payload
             except Throttled as exc:
-                failed, detail = True, exc.reason.encode()
+                failed, detail, status = True, exc.reason.encode(), 429
             except ResourceNotFoundException:
                 return
             except Exception:  # a bug must not kill the queue silently
                 log.exception("event invocation %s of %s failed", rid, name)
-                failed, detail = True, b"internal error"
+                failed, detail, status = True, b"internal error", 500
+            outcome = AsyncOutcome(rid, f"{fn.arn}:{qualifier or LATEST}", "Success", attempt + 1, payload, detail,
+                                   self.clock.now(), status, executed,
+                                   "Unhandled" if failed and status == 200 else None)
             if not failed:
+                self.destinations.finished(outcome, settings.get("DestinationConfig"), config.dead_letter_arn)
                 return
             age = self.clock.monotonic() - received
             if attempt >= retries or age >= max_age:
@@ -109,6 +136,8 @@ class InvokeOperations(LambdaBase):
                 self.runtime.logs.append(f"/aws/lambda/{name}", "async-failures",
                                          f"Event {rid} failed after {attempt + 1} attempts: "
                                          f"{detail[:1000].decode('utf-8', 'replace')}")
+                outcome.condition = "RetriesExhausted" if attempt >= retries else "EventAgeExceeded"
+                self.destinations.finished(outcome, settings.get("DestinationConfig"), config.dead_letter_arn)
                 return
             # AWS waits 1 minute before the first retry and 2 before the second
             await asyncio.sleep(delay * (2 ** attempt) / self.config.time_scale)

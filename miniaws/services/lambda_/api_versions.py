@@ -9,6 +9,7 @@ from typing import Any
 from miniaws.core.context import RequestContext
 from miniaws.services.base import operation
 from miniaws.services.lambda_ import validation as v
+from miniaws.services.lambda_.api_common import _FUNCTION_REF
 from miniaws.services.lambda_.api_functions import FunctionOperations
 from miniaws.services.lambda_.errors import (InvalidParameterValueException, PreconditionFailedException,
                                             ResourceConflictException, ResourceNotFoundException)
@@ -46,6 +47,17 @@ class VersionOperations(FunctionOperations):
         fn, _ = self.function(ctx, params["FunctionName"])
         configs = [fn.latest] + [fn.versions[k] for k in sorted(fn.versions, key=int)]
         return _page([self.configuration(fn, c) for c in configs], params, "Versions")
+
+    def published_version(self, function_arn: str) -> dict[str, Any] | None:
+        """The FunctionConfiguration of the published version a qualified ARN names (`…:function:name:7`), or None
+        when there is no such function or version, or the qualifier is not a version number ($LATEST, an alias,
+        none). For in-process callers that may only use published versions (CloudFront's Lambda@Edge)."""
+        match = _FUNCTION_REF.match(function_arn)
+        if match is None or not match.group("account") or not (match.group("qualifier") or "").isdigit():
+            return None
+        fn = self.store.get(match.group("account"), match.group("region"), match.group("name"))
+        config = fn.versions.get(match.group("qualifier")) if fn is not None else None
+        return self.configuration(fn, config) if fn is not None and config is not None else None
 
     # -- aliases ---------------------------------------------------------------------------------
     def _alias_target(self, fn: Function, params: dict[str, Any], current: str | None) -> tuple[str, dict[str, float]]:

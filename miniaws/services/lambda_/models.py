@@ -54,6 +54,8 @@ class VersionConfig:
     layer_blobs: list[str] = field(default_factory=list)
     ephemeral_storage: int = 512
     tracing_mode: str = "PassThrough"
+    #: DeadLetterConfig.TargetArn: where failed asynchronous events go after their retries
+    dead_letter_arn: str | None = None
     state: str = "Active"
     last_update_status: str = "Successful"
 

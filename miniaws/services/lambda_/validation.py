@@ -120,3 +120,17 @@ def check_ephemeral(value: Any) -> int:
     if value is None:
         return 512
     return check_range(value.get("Size"), "ephemeralStorage.size", 512, 10240)
+
+
+_DEAD_LETTER_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:(sqs|sns):[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+$")
+
+
+def check_dead_letter(config: Any) -> str | None:
+    """DeadLetterConfig.TargetArn: an SQS queue or SNS topic ARN; empty removes it (UpdateFunctionConfiguration)."""
+    arn = (config or {}).get("TargetArn") if isinstance(config, dict) else None
+    if not arn:
+        return None
+    if not isinstance(arn, str) or not _DEAD_LETTER_ARN.match(arn):
+        raise InvalidParameterValueException(f"The provided target arn {arn} is invalid: a dead-letter queue must be "
+                                             "an Amazon SQS queue or an Amazon SNS topic.")
+    return arn

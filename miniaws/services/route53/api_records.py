@@ -24,7 +24,7 @@ class RecordOperations(Route53Base):
         changes = batch.get("Changes") or []
         if not changes:
             raise InvalidInput("Invalid request: the change batch has no changes")
-        apply_batch(self.store, zone, changes)
+        apply_batch(self.store, zone, changes, self.resolver.external)
         return {"ChangeInfo": self.new_change(ctx, batch.get("Comment")).wire()}
 
     @operation("ListResourceRecordSets")

@@ -7,12 +7,16 @@ follow the wording Route 53 returns in InvalidChangeBatch.
 """
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from miniaws.services.route53.errors import InvalidChangeBatch, InvalidInput, NoSuchHealthCheck
 from miniaws.services.route53.models import AliasTarget, HostedZone, RecordKey, RecordSet, Route53Store
 from miniaws.services.route53.names import WILDCARD_LABEL, BadName, canonical, is_subdomain
 from miniaws.services.route53.records import TYPES, BadRecord, parse_value
+
+if TYPE_CHECKING:
+    from miniaws.dataplane.dns.resolver import ExternalNames
 
 ACTIONS = ("CREATE", "DELETE", "UPSERT")
 CONTINENTS = frozenset({"AF", "AN", "AS", "EU", "OC", "NA", "SA"})
@@ -117,9 +121,10 @@ def _geo(wire: dict[str, Any], where: str) -> tuple[tuple[str, str], ...]:
 class _Batch:
     """The zone as the batch has changed it so far (an overlay on the stored record sets)."""
 
-    def __init__(self, store: Route53Store, zone: HostedZone) -> None:
+    def __init__(self, store: Route53Store, zone: HostedZone, external: Sequence[ExternalNames] = ()) -> None:
         self.store = store
         self.zone = zone
+        self.external = external
         self.overlay: dict[RecordKey, RecordSet | None] = {}
         self.messages: list[str] = []
 
@@ -228,6 +233,9 @@ class _Batch:
             return [f"{head}, but alias records of type {rrset.type} are not supported"]
         target_zone = self.store.zones.get(alias.hosted_zone_id)
         if target_zone is None:
+            # an alias to a load balancer names ELB's zone and the load balancer's DNS name
+            if rrset.type in ("A", "AAAA") and any(e.addresses(alias.dns_name) is not None for e in self.external):
+                return []
             return [f"{head}, but the alias target zone does not exist"]
         if not is_subdomain(alias.dns_name, target_zone.name):
             return [f"{head}, but the alias target name does not lie within the target zone"]
@@ -263,9 +271,11 @@ class _Batch:
         return removed, added
 
 
-def apply_batch(store: Route53Store, zone: HostedZone, changes: list[dict[str, Any]]) -> None:
-    """Validate every change and store the result, or raise without storing anything."""
-    batch = _Batch(store, zone)
+def apply_batch(store: Route53Store, zone: HostedZone, changes: list[dict[str, Any]],
+                external: Sequence[ExternalNames] = ()) -> None:
+    """Validate every change and store the result, or raise without storing anything. `external` owns names
+    outside the hosted zones that aliases may target (load balancers)."""
+    batch = _Batch(store, zone, external)
     for change in changes:
         action = str(change.get("Action", ""))
         wire = change.get("ResourceRecordSet") or {}

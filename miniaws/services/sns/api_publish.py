@@ -80,6 +80,22 @@ class PublishOperations(SubscriptionOperations):
             successful.append(result)
         return {"Successful": successful, "Failed": []}
 
+    def publish_to_topic(self, topic_arn: str, message: str, *, subject: str | None = None,
+                         attributes: Mapping[str, Any] | None = None) -> str:
+        """Publish for in-process producers (S3 event notifications, Lambda destinations and dead-letter queues):
+        a method call, no HTTP hop; the message id. Raises what Publish would: NotFound for a missing topic,
+        InvalidParameter for a FIFO topic (these producers send no MessageGroupId; AWS refuses FIFO topics as their
+        destinations too)."""
+        topic = self.topic_for(None, topic_arn)
+        entry: dict[str, Any] = {"Message": message}
+        if subject is not None:
+            entry["Subject"] = subject
+        if attributes:
+            entry["MessageAttributes"] = dict(attributes)
+        now = self.clock.now()
+        published, dedup_key = self._prepare(topic, entry, now)
+        return self._accept(published, dedup_key, now)[0]
+
     # -- the steps ------------------------------------------------------------------------------
     def _prepare(self, topic: Topic, entry: Mapping[str, Any], now: float) -> tuple[Published, str | None]:
         """A validated message (and its FIFO deduplication key), not yet delivered."""

@@ -194,24 +194,69 @@ class MessageOperations(SqsBase):
         system_names = _SYSTEM_NAMES if "All" in wanted else tuple(n for n in _SYSTEM_NAMES if n in wanted)
         attribute_filter = _attribute_filter(list(params.get("MessageAttributeNames") or ()))
         seconds = queue.wait_seconds if wait is None else wait
+        messages = await self._receive_waiting(queue, limit, visibility, seconds, attempt_id)
+        if not messages:
+            return {}
+        raw_binary = self.speaks_query(ctx)
+        return {"Messages": [self._render(queue, m, system_names, attribute_filter, raw_binary) for m in messages]}
+
+    async def _receive_waiting(self, queue: Queue, limit: int, visibility: int | None, seconds: float,
+                               attempt_id: str | None = None) -> list[Message]:
+        """Receive, long-polling up to `seconds` (of the injected clock) for the first message; [] on timeout or
+        when the queue is deleted meanwhile."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.waiters.real_seconds(seconds)
         key = queue.key
         while True:
             timeout = queue.visibility_timeout if visibility is None else visibility
-            messages = self.store.receive(queue, ctx.clock.now(), limit, timeout, attempt_id)
+            messages = self.store.receive(queue, self.clock.now(), limit, timeout, attempt_id)
             remaining = deadline - loop.time()
             if messages or remaining <= 0:
-                break
+                return messages
             # parked until a send, an expiring visibility timeout or delay, or a FIFO group unlock wakes us
             await self.waiters.wait(queue, remaining)
             current = self.store.queues.get(key)
             if current is not queue:
-                return {}
-        if not messages:
-            return {}
-        raw_binary = self.speaks_query(ctx)
-        return {"Messages": [self._render(queue, m, system_names, attribute_filter, raw_binary) for m in messages]}
+                return []
+
+    # -- in-process consumers (Lambda event source mappings): method calls, no HTTP hop -----------
+    async def receive_from_queue(self, queue_arn: str, limit: int, wait_seconds: float,
+                                 visibility_timeout: int | None = None) -> list[dict[str, Any]]:
+        """ReceiveMessage for in-process pollers: up to `limit` (at most 10) messages, long-polling up to
+        `wait_seconds` for the first one (event-driven, like ReceiveMessage's WaitTimeSeconds, without its 20 s
+        cap). Each comes in ReceiveMessage's wire shape with every system attribute and every message attribute
+        (binary values as base64 text). [] when the wait ends empty or the queue is deleted meanwhile.
+        Raises QueueDoesNotExist."""
+        queue = self.store.by_arn(queue_arn)
+        if queue is None:
+            raise QueueDoesNotExist()
+        limit = max(1, min(limit, 10))
+        messages = await self._receive_waiting(queue, limit, visibility_timeout, wait_seconds)
+        everything: Callable[[str], bool] = lambda name: True  # noqa: E731
+        return [self._render(queue, m, _SYSTEM_NAMES, everything, False) for m in messages]
+
+    def delete_from_queue(self, queue_arn: str, receipt_handles: list[str]) -> list[str]:
+        """DeleteMessageBatch for in-process consumers; the receipt handles that could not be used (a FIFO
+        message received again since). Raises QueueDoesNotExist."""
+        queue = self.store.by_arn(queue_arn)
+        if queue is None:
+            raise QueueDoesNotExist()
+        now = self.clock.now()
+        failed = []
+        for handle in receipt_handles:
+            try:
+                self._delete(queue, handle, now)
+            except SqsError:
+                failed.append(handle)
+        return failed
+
+    def change_visibility_in_queue(self, queue_arn: str, receipt_handle: str, timeout: int) -> None:
+        """ChangeMessageVisibility for in-process consumers (0 hands a message back at once). Raises what
+        ChangeMessageVisibility would (QueueDoesNotExist, MessageNotInflight, ...)."""
+        queue = self.store.by_arn(queue_arn)
+        if queue is None:
+            raise QueueDoesNotExist()
+        self._change_visibility(queue, receipt_handle, timeout, self.clock.now())
 
     @staticmethod
     def _render(queue: Queue, message: Message, system_names: tuple[str, ...],

@@ -172,6 +172,14 @@ class QueueOperations(SqsBase):
         })
         return values
 
+    def queue_attributes(self, queue_arn: str) -> dict[str, str]:
+        """GetQueueAttributes(All) for in-process callers (an event source mapping checks the queue's type and
+        visibility timeout). Raises QueueDoesNotExist."""
+        queue = self.store.by_arn(queue_arn)
+        if queue is None:
+            raise QueueDoesNotExist()
+        return self.attribute_values(queue, self.clock.now())
+
     @operation("SetQueueAttributes")
     def set_queue_attributes(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         queue = self.queue_for(ctx, params)

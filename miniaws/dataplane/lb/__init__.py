@@ -1,0 +1,1 @@
+"""The load balancers' data plane: listener sockets, rules, target choice, proxying and lambda targets."""

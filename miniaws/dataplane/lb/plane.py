@@ -1,0 +1,438 @@
+"""The load balancers' data plane, kept in step with the ELBv2 store: listener sockets, compiled routing tables,
+target pools, and target health registered with the shared checker (dataplane/health.py).
+
+`apply()` binds and closes listener sockets to match the store (the API awaits it, so a listener answers when
+CreateListener returns); `sync()` runs on every store change and updates pools and health registrations; routing
+tables are compiled lazily per listener and dropped when the store's generation moves.
+
+Ports: a listener binds its own port when it can, else port + `port_offset` (80 → 10080 without root), else a
+free port; `bound()` and /_miniaws/elbv2/listeners tell which (DESIGN §7).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import ssl
+import tempfile
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from miniaws.core.clock import Clock
+from miniaws.dataplane.health import HealthChecker, ProbeSpec
+from miniaws.dataplane.lb.functions import FunctionInvoker
+from miniaws.dataplane.lb.responses import Reply, fixed
+from miniaws.dataplane.lb.rules import Predicate, compile_conditions
+from miniaws.dataplane.lb.targets import LiveTarget, TargetPool
+from miniaws.services.elbv2.models import ElbStore, LoadBalancer, TargetGroup, target_groups_in
+from miniaws.services.elbv2.validation import parse_codes
+
+log = logging.getLogger("miniaws.lb")
+
+#: ELB's health check user agent (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/
+#: target-group-health-checks.html)
+HEALTH_USER_AGENT = "ELB-HealthChecker/2.0"
+#: target response times kept per target group for the p50/p99 in the metrics
+_SAMPLES = 4096
+
+
+@dataclass(slots=True)
+class Action:
+    """A listener or rule action ready to run."""
+
+    kind: str  # "forward" | "redirect" | "fixed-response"
+    #: forward: (target group ARN, weight)
+    groups: list[tuple[str, int]] = field(default_factory=list)
+    #: forward: seconds of target group stickiness (0: off)
+    group_stickiness: int = 0
+    redirect: dict[str, Any] = field(default_factory=dict)
+    reply: Reply | None = None
+
+
+@dataclass(slots=True)
+class RouteTable:
+    """One listener's rules by priority, its default action, and the load balancer settings requests need."""
+
+    listener_arn: str
+    lb: LoadBalancer
+    protocol: str
+    port: int
+    rules: list[tuple[Predicate, Action]]
+    default: Action
+    idle_timeout: float
+    xff_mode: str
+    xff_client_port: bool
+    #: configured port → bound port of the load balancer's listeners (redirects between them)
+    ports: dict[int, int]
+
+
+@dataclass(slots=True)
+class Bound:
+    """A listener's socket: what was asked for and what was bound."""
+
+    listener_arn: str
+    lb_arn: str
+    protocol: str
+    requested_port: int
+    port: int = 0
+    error: str = ""
+    tls_key: tuple[str, str] | None = None
+    server: Any = None
+
+
+@dataclass(slots=True)
+class GroupMetrics:
+    requests: int = 0
+    codes: dict[str, int] = field(default_factory=lambda: {"2XX": 0, "3XX": 0, "4XX": 0, "5XX": 0})
+    times: deque[float] = field(default_factory=lambda: deque(maxlen=_SAMPLES))
+
+
+def compile_action(actions: list[dict[str, Any]]) -> Action:
+    action = actions[-1]
+    kind = action["Type"]
+    if kind == "forward":
+        config = action["ForwardConfig"]
+        sticky = config.get("TargetGroupStickinessConfig") or {}
+        return Action(kind, groups=[(g["TargetGroupArn"], int(g["Weight"])) for g in config["TargetGroups"]],
+                      group_stickiness=int(sticky.get("DurationSeconds") or 0) if sticky.get("Enabled") else 0)
+    if kind == "redirect":
+        return Action(kind, redirect=dict(action["RedirectConfig"]))
+    return Action(kind, reply=fixed(action["FixedResponseConfig"]))
+
+
+class LoadBalancerPlane:
+    def __init__(self, store: ElbStore, checker: HealthChecker, clock: Clock, host: str, port_offset: int,
+                 invoker: FunctionInvoker | None = None, rng: random.Random | None = None) -> None:
+        self.store = store
+        self.checker = checker
+        self.clock = clock
+        self.host = host
+        self.port_offset = port_offset
+        self.invoker = invoker
+        self.rng = rng or random.Random()
+        self.pools: dict[str, TargetPool] = {}
+        self.metrics: dict[str, GroupMetrics] = {}
+        self.elb_errors: dict[str, int] = {}
+        self._tables: dict[str, RouteTable] = {}
+        self._generation = -1
+        self._bound: dict[str, Bound] = {}
+        self._probed: dict[str, ProbeSpec] = {}
+        self._lock = asyncio.Lock()
+        self._started = False
+        self._session: aiohttp.ClientSession | None = None
+        self._pending: set[asyncio.Task[None]] = set()
+        self._watchers: list[Callable[[], None]] = []
+        store.on_change(self._changed)
+        checker.subscribe(self._flipped)
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._started = True
+        self.sync()
+        await self.apply()
+
+    async def stop(self) -> None:
+        self._started = False
+        for task in list(self._pending):
+            task.cancel()
+        async with self._lock:
+            for bound in list(self._bound.values()):
+                await self._close(bound)
+            self._bound.clear()
+        for key in list(self._probed):
+            self.checker.unregister(key)
+        self._probed.clear()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The one client session every proxied request shares (pooled keep-alive connections)."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0, ssl=False, keepalive_timeout=60),
+                auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False,
+                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"))
+        return self._session
+
+    def _changed(self) -> None:
+        if not self._started:
+            return
+        self.sync()
+        if {b.listener_arn for b in self._bound.values()} != set(self.store.listeners) or any(
+                self._stale(b) for b in self._bound.values()):
+            # reset and deletions elsewhere: close or open sockets soon (API calls await apply() themselves)
+            task = asyncio.get_running_loop().create_task(self.apply())
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+
+    def watch(self, callback: Callable[[], None]) -> None:
+        """Call `callback` whenever a target's health flips."""
+        self._watchers.append(callback)
+
+    def _flipped(self, key: str, healthy: bool) -> None:
+        if not key.startswith("elbv2|"):
+            return
+        pool = self.pools.get(key.split("|", 2)[1])
+        if healthy and pool is not None:
+            pool.became_healthy(key)
+        for callback in self._watchers:
+            callback()
+
+    # -- pools and health -----------------------------------------------------------------------------
+    def in_use(self) -> set[str]:
+        used: set[str] = set()
+        for _, actions in self.store.actions_using():
+            used.update(target_groups_in(actions))
+        return used
+
+    def sync(self) -> None:
+        """Pools and health registrations to match the store (runs on every change)."""
+        used = self.in_use()
+        wanted: dict[str, ProbeSpec] = {}
+        for tg in self.store.target_groups.values():
+            pool = self.pools.get(tg.arn)
+            if pool is None:
+                pool = self.pools[tg.arn] = TargetPool(tg, self.clock, self._healthy, self.rng)
+            else:
+                pool.update(tg)
+            if tg.arn in used and tg.health.get("HealthCheckEnabled") and tg.target_type != "lambda":
+                for live in pool.targets.values():
+                    if not live.draining:
+                        wanted[live.health_key] = self.probe_spec(tg, live)
+        for arn in [a for a in self.pools if a not in self.store.target_groups]:
+            self.pools.pop(arn).close()
+            self.metrics.pop(arn, None)
+        for key in [k for k in self._probed if k not in wanted]:
+            self.checker.unregister(key)
+            del self._probed[key]
+        for key, spec in wanted.items():
+            if self._probed.get(key) != spec:
+                self.checker.register(key, spec)
+                self._probed[key] = spec
+
+    def _healthy(self, key: str) -> bool:
+        return self.checker.is_healthy(key, default=False)
+
+    @staticmethod
+    def probe_spec(tg: TargetGroup, live: LiveTarget) -> ProbeSpec:
+        health = tg.health
+        port = health.get("HealthCheckPort", "traffic-port")
+        return ProbeSpec(
+            protocol=health.get("HealthCheckProtocol") or "HTTP", host=live.host,
+            port=live.port if port == "traffic-port" else int(port), path=health["HealthCheckPath"],
+            interval=float(health["HealthCheckIntervalSeconds"]), timeout=float(health["HealthCheckTimeoutSeconds"]),
+            failure_threshold=int(health["UnhealthyThresholdCount"]),
+            healthy_threshold=int(health["HealthyThresholdCount"]),
+            success_codes=parse_codes(health["Matcher"]["HttpCode"]), initially_healthy=False, initial_threshold=1,
+            user_agent=HEALTH_USER_AGENT)
+
+    def target_health(self, tg: TargetGroup) -> list[tuple[LiveTarget, dict[str, str]]]:
+        """(target, TargetHealth) for every registered and draining target of the group."""
+        pool = self.pools.get(tg.arn)
+        if pool is None:
+            return []
+        pool.expire()
+        used = tg.arn in self.in_use()
+        out = []
+        for live in pool.targets.values():
+            out.append((live, self._state(tg, live, used)))
+        return out
+
+    def _state(self, tg: TargetGroup, live: LiveTarget, used: bool) -> dict[str, str]:
+        if live.draining:
+            return {"State": "draining", "Reason": "Target.DeregistrationInProgress",
+                    "Description": "Target deregistration is in progress"}
+        if not used:
+            return {"State": "unused", "Reason": "Target.NotInUse",
+                    "Description": "Target group is not configured to receive traffic from the load balancer"}
+        if not tg.health.get("HealthCheckEnabled"):
+            return {"State": "unavailable", "Reason": "Target.HealthCheckDisabled",
+                    "Description": "Health checks are disabled"}
+        if tg.target_type == "lambda":
+            return {"State": "healthy"}  # not probed: an enabled check on a function always passes here
+        status = self.checker.status(live.health_key)
+        if status is None or status.probes == 0:
+            return {"State": "initial", "Reason": "Elb.RegistrationInProgress",
+                    "Description": "Target registration is in progress"}
+        if status.healthy:
+            return {"State": "healthy"}
+        if not status.decided:
+            return {"State": "initial", "Reason": "Elb.InitialHealthChecking",
+                    "Description": "Initial health checks in progress"}
+        detail = status.last_failure.detail if status.last_failure is not None else ""
+        if detail.startswith("HTTP Status Code "):
+            code = detail[len("HTTP Status Code "):].split(",", 1)[0]
+            return {"State": "unhealthy", "Reason": "Target.ResponseCodeMismatch",
+                    "Description": f"Health checks failed with these codes: [{code}]"}
+        if detail.startswith("Connection timed out"):
+            return {"State": "unhealthy", "Reason": "Target.Timeout", "Description": "Request timed out"}
+        return {"State": "unhealthy", "Reason": "Target.FailedHealthChecks", "Description": "Health checks failed"}
+
+    def healthy_lb(self, lb_arn: str) -> bool:
+        """Some target group this load balancer forwards to has a healthy (or unchecked) target: Route 53's
+        EvaluateTargetHealth for an alias to the load balancer."""
+        for owner, actions in self.store.actions_using():
+            if owner != lb_arn:
+                continue
+            for tg_arn in target_groups_in(actions):
+                pool = self.pools.get(tg_arn)
+                if pool is not None and any(pool.healthy(t) for t in pool.targets.values() if not t.draining):
+                    return True
+        return False
+
+    # -- routing tables -------------------------------------------------------------------------------
+    def table(self, listener_arn: str) -> RouteTable | None:
+        if self._generation != self.store.generation:
+            self._tables.clear()
+            self._generation = self.store.generation
+        table = self._tables.get(listener_arn)
+        if table is None:
+            table = self._compile(listener_arn)
+            if table is not None:
+                self._tables[listener_arn] = table
+        return table
+
+    def _compile(self, listener_arn: str) -> RouteTable | None:
+        listener = self.store.listeners.get(listener_arn)
+        lb = self.store.load_balancers.get(listener.lb_arn) if listener is not None else None
+        if listener is None or lb is None:
+            return None
+        rules = [(compile_conditions(rule.conditions), compile_action(rule.actions))
+                 for rule in self.store.rules_of(listener_arn)]
+        attrs = lb.attributes
+        ports = {}
+        for other in self.store.listeners_of(lb.arn):
+            bound = self._bound.get(other.arn)
+            ports[other.port] = bound.port if bound is not None and bound.port else other.port
+        return RouteTable(listener_arn, lb, listener.protocol, listener.port, rules,
+                          compile_action(listener.default_actions),
+                          float(attrs.get("idle_timeout.timeout_seconds", "60")),
+                          attrs.get("routing.http.xff_header_processing.mode", "append"),
+                          attrs.get("routing.http.xff_client_port.enabled") == "true", ports)
+
+    # -- listener sockets -----------------------------------------------------------------------------
+    def bound(self, listener_arn: str) -> Bound | None:
+        return self._bound.get(listener_arn)
+
+    def bindings(self) -> list[Bound]:
+        return sorted(self._bound.values(), key=lambda b: (b.lb_arn, b.requested_port))
+
+    def _stale(self, bound: Bound) -> bool:
+        listener = self.store.listeners.get(bound.listener_arn)
+        if listener is None:
+            return True
+        lb = self.store.load_balancers.get(listener.lb_arn)
+        tls = lb.tls if lb is not None and listener.protocol == "HTTPS" else None
+        return (listener.port, listener.protocol, tls) != (bound.requested_port, bound.protocol, bound.tls_key)
+
+    async def apply(self) -> None:
+        """Bind and close listener sockets to match the store."""
+        if not self._started:
+            return
+        async with self._lock:
+            for arn, bound in list(self._bound.items()):
+                if self._stale(bound):
+                    await self._close(bound)
+                    del self._bound[arn]
+            for listener in sorted(self.store.listeners.values(), key=lambda li: (li.port, li.arn)):
+                if listener.arn in self._bound:
+                    continue
+                lb = self.store.load_balancers.get(listener.lb_arn)
+                if lb is None:
+                    continue
+                tls = lb.tls if listener.protocol == "HTTPS" else None
+                bound = Bound(listener.arn, lb.arn, listener.protocol, listener.port, tls_key=tls)
+                self._bound[listener.arn] = bound
+                await self._open(bound, lb)
+            self._tables.clear()
+
+    async def _open(self, bound: Bound, lb: LoadBalancer) -> None:
+        from miniaws.dataplane.lb.server import ListenerServer
+
+        context = _tls_context(bound.tls_key) if bound.tls_key is not None else None
+        server = ListenerServer(self, bound.listener_arn, self.host, context)
+        candidates = [bound.requested_port]
+        if bound.requested_port + self.port_offset <= 65535 and self.port_offset:
+            candidates.append(bound.requested_port + self.port_offset)
+        candidates.append(0)
+        errors = []
+        for port in candidates:
+            try:
+                bound.port = await server.start(port)
+            except OSError as exc:
+                errors.append(f"{port}: {exc.strerror or exc}")
+                continue
+            bound.server = server
+            bound.error = ""
+            scheme = "https" if bound.protocol == "HTTPS" else "http"
+            log.info("load balancer %s listener %s:%d → %s://%s:%d", lb.name, bound.protocol, bound.requested_port,
+                     scheme, self.host, bound.port)
+            return
+        bound.error = "; ".join(errors)
+        log.warning("load balancer %s listener %d not bound: %s", lb.name, bound.requested_port, bound.error)
+
+    @staticmethod
+    async def _close(bound: Bound) -> None:
+        if bound.server is not None:
+            await bound.server.stop()
+            bound.server = None
+
+    # -- metrics --------------------------------------------------------------------------------------
+    def record(self, tg_arn: str, status: int, seconds: float) -> None:
+        metrics = self.metrics.get(tg_arn)
+        if metrics is None:
+            metrics = self.metrics[tg_arn] = GroupMetrics()
+        metrics.requests += 1
+        bucket = f"{status // 100}XX"
+        if bucket in metrics.codes:
+            metrics.codes[bucket] += 1
+        metrics.times.append(seconds)
+
+    def elb_error(self, lb_arn: str) -> None:
+        self.elb_errors[lb_arn] = self.elb_errors.get(lb_arn, 0) + 1
+
+    def snapshot(self) -> dict[str, Any]:
+        """Per load balancer and target group counters (GET /_miniaws/elbv2/metrics)."""
+        groups = {}
+        for arn, pool in self.pools.items():
+            metrics = self.metrics.get(arn) or GroupMetrics()
+            times = sorted(metrics.times)
+            healthy = sum(1 for t in pool.targets.values() if not t.draining and pool.healthy(t))
+            groups[arn] = {
+                "RequestCount": metrics.requests,
+                **{f"HTTPCode_Target_{k}_Count": v for k, v in metrics.codes.items()},
+                "TargetResponseTime": {"p50": _quantile(times, 0.5), "p99": _quantile(times, 0.99)},
+                "HealthyHostCount": healthy,
+                "UnHealthyHostCount": sum(1 for t in pool.targets.values() if not t.draining) - healthy,
+                "Targets": {f"{t.key[0]}:{t.key[1] or ''}": {"Requests": t.requests, "InFlight": t.in_flight}
+                            for t in pool.targets.values()},
+            }
+        lbs = {arn: {"HTTPCode_ELB_5XX_Count": self.elb_errors.get(arn, 0)} for arn in self.store.load_balancers}
+        return {"LoadBalancers": lbs, "TargetGroups": groups}
+
+
+def _quantile(ordered: list[float], q: float) -> float | None:
+    if not ordered:
+        return None
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 3)
+
+
+def _tls_context(pems: tuple[str, str]) -> ssl.SSLContext:
+    """A server context for the load balancer's certificate (ssl only loads key material from files)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_alpn_protocols(["http/1.1"])
+    with tempfile.TemporaryDirectory(prefix="miniaws-lb-") as tmp:
+        cert, key = Path(tmp) / "cert.pem", Path(tmp) / "key.pem"
+        cert.write_text(pems[0])
+        key.touch(mode=0o600)
+        key.write_text(pems[1])
+        context.load_cert_chain(cert, key)
+    return context

@@ -1,0 +1,1 @@
+"""Load balancer units: rule matching, target choice, ALB responses and events (no sockets)."""
