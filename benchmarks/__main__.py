@@ -18,6 +18,7 @@ SUITES: dict[str, tuple[str, str]] = {
     "lambda": ("benchmarks.lambda_suite", "Lambda cold start, warm invoke latency and invokes/s, RSS drift"),
     "sqs": ("benchmarks.sqs", "SQS send/drain/end-to-end rates, long-poll wake and SNS → SQS latency"),
     "lb": ("benchmarks.lb", "ALB GET 1 KiB req/s and p50/p99 against the target directly, a bare aiohttp proxy, haproxy"),
+    "kms": ("benchmarks.kms", "KMS Encrypt/Decrypt/GenerateDataKey ops/s and p99, S3 1 KiB PUT/GET with SSE-KMS vs plain"),
 }
 
 

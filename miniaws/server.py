@@ -65,8 +65,8 @@ def build_services(config: Config, clock: Clock, journal: Journal, blobs: BlobSt
     # (code), SQS (event source mappings, destinations) and SNS (destinations) once they exist (connect below)
     functions = LambdaService(config, clock, journal, blobs, endpoint=endpoint)
     sns = SnsService(config, clock, journal, sqs=sqs, functions=functions, endpoint=endpoint)
-    # S3 event notifications go to queues, topics and functions in-process
-    s3 = S3Service(config, clock, journal, blobs, queues=sqs, topics=sns, functions=functions)
+    # S3 event notifications go to queues, topics and functions in-process; SSE-KMS data keys come from KMS
+    s3 = S3Service(config, clock, journal, blobs, queues=sqs, topics=sns, functions=functions, kms=kms)
     functions.connect(s3=s3, queues=sqs, topics=sns)
     checker = health or HealthChecker(clock)
     route53 = Route53Service(config, clock, journal, checker)

@@ -9,17 +9,18 @@ from __future__ import annotations
 from aiohttp import web
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-_SENT = "miniaws.continue_sent"
 
 
 async def expect_continue(request: web.BaseRequest) -> None:
-    """Send the interim 100 response once, if the client asked for it."""
-    if request.get(_SENT) or request.version < (1, 1):
+    """Send the interim 100 response once, if the client asked for it and nothing was written yet.
+
+    "Nothing written yet" is the writer's own byte count: keeping a flag on the request object instead trips
+    aiohttp's NotAppKeyWarning (an error under the test suite's warnings policy)."""
+    if request.version < (1, 1) or request.headers.get("Expect", "").lower() != "100-continue":
         return
-    if request.headers.get("Expect", "").lower() == "100-continue":
-        request[_SENT] = True
-        assert request.writer is not None
-        await request.writer.write(_CONTINUE)
+    writer = request.writer
+    if writer is not None and writer.output_size == 0:
+        await writer.write(_CONTINUE)
 
 
 async def read_body(request: web.BaseRequest) -> bytes:

@@ -2,6 +2,7 @@
 
     kms.generate_data_key(account, region, key_id, context) -> (plaintext, ciphertext_blob)
     kms.decrypt(account, region, ciphertext_blob, context, key_id=None) -> plaintext
+    kms.check_key(account, region, key_id) -> None, or the error Decrypt would raise for the key's state
     kms.key_arn_of(account, region, key_id) -> key ARN;  kms.aws_managed_key(account, region, "s3") -> key ARN
 (key_id: key id, key ARN, alias name or alias ARN; errors are the API's: NotFoundException, DisabledException, …)
 """

@@ -1,5 +1,6 @@
 """KMS encryption: Encrypt, Decrypt, ReEncrypt, GenerateDataKey(+WithoutPlaintext), GenerateRandom, and the
-in-process interface other services call (S3 SSE-KMS): generate_data_key, decrypt, key_arn_of, aws_managed_key.
+in-process interface other services call (S3 SSE-KMS): generate_data_key, decrypt, check_key, key_arn_of,
+aws_managed_key.
 
 Symmetric keys use the self-describing blob of `ciphertext.py`; RSA ENCRYPT_DECRYPT keys use raw RSAES-OAEP
 output, which (as in AWS) needs KeyId and EncryptionAlgorithm to decrypt.
@@ -198,6 +199,13 @@ class CryptoOperations(KmsBase):
                 key_id: str | None = None) -> bytes:
         """The plaintext of a symmetric ciphertext blob, like Decrypt (InvalidCiphertextException on any mismatch)."""
         return self.decrypt_with(account, region, ciphertext_blob, key_id, SYMMETRIC_DEFAULT, context, "Decrypt")[2]
+
+    def check_key(self, account: str, region: str, key_id: str) -> None:
+        """Raise what Decrypt would for the key itself (NotFoundException, DisabledException,
+        KMSInvalidStateException): S3 asks on every read of an SSE-KMS object whose data key it has unwrapped before."""
+        key = self.find_key(account, region, key_id, cross_account=True)
+        self.check_usable(key)
+        check_usage(key, "Decrypt", algorithms.ENCRYPT_DECRYPT)
 
     def key_arn_of(self, account: str, region: str, key_id: str) -> str:
         """The key ARN a KeyId (id, ARN, alias name or alias ARN) names; NotFoundException when there is none."""

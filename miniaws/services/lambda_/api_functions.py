@@ -17,6 +17,7 @@ from miniaws.services.lambda_.errors import (InvalidParameterValueException, Pre
                                             RequestTooLargeException, ResourceConflictException,
                                             ResourceNotFoundException)
 from miniaws.services.lambda_.models import LATEST, Function, VersionConfig, lambda_timestamp
+from miniaws.services.s3.body import read_body
 
 CODE_STORAGE_LIMIT = 80 * 1024 ** 3  # AWS's default 75 GB code storage quota per region
 
@@ -63,8 +64,8 @@ class FunctionOperations(LambdaBase):
         if obj is None or getattr(obj, "delete_marker", False):
             raise InvalidParameterValueException("Error occurred while GetObject. S3 Error Code: NoSuchKey. "
                                                  "S3 Error Message: The specified key does not exist.")
-        pieces = [await self.blobs.read(seg.blob_id, seg.offset, seg.size) for seg in obj.segments]
-        return b"".join(pieces)
+        # S3 bodies are encrypted at rest: read them through S3's decrypting reader
+        return await read_body(self.blobs, obj.segments, obj.size)
 
     async def _store_code(self, data: bytes) -> tuple[str, int, str]:
         """(blob id, size, CodeSha256) of a validated zip, written to the blob store (not yet referenced)."""

@@ -1,5 +1,5 @@
-"""What every S3 operation shares: the service's wiring, bucket and version lookup with authorization, CopySource,
-and sending event notifications."""
+"""What every S3 operation shares: the service's wiring (KMS for SSE-KMS included), bucket and version lookup with
+authorization, CopySource, and sending event notifications."""
 from __future__ import annotations
 
 from typing import Any, ClassVar
@@ -12,14 +12,18 @@ from miniaws.core.clock import Clock
 from miniaws.core.context import RequestContext
 from miniaws.core.ids import host_id
 from miniaws.services.base import Service
+from miniaws.services.kms.rootkey import ROOT_KEY_FILE, RootKey
 from miniaws.services.s3._spec import SPEC
 from miniaws.services.s3.access import Decision, authorize_request
 from miniaws.services.s3.errors import (AccessDenied, InvalidArgument, InvalidRequest, MethodNotAllowed, NoSuchBucket,
                                         NoSuchKey, NoSuchVersion)
-from miniaws.services.s3.models import NULL_VERSION, Bucket, Owner, S3Object, S3Store
+from miniaws.services.s3.models import NULL_VERSION, Bucket, Owner, S3Object, S3Store, Segment
 from miniaws.services.s3.notifications import (Destinations, FunctionInvoker, QueueSender, TopicPublisher, deliver,
                                                event_record, targets)
+from miniaws.services.s3 import body as bodies
 from miniaws.services.s3.settings import ObjectSettings, object_settings
+from miniaws.services.s3.sse import EnvelopeKey, Keyring, KmsKeys
+from miniaws.services.s3.sse_requests import rewrap
 from miniaws.services.s3.versions import check_version_id
 from miniaws.state.blobs import BlobStore
 from miniaws.state.journal import Journal
@@ -34,17 +38,22 @@ class S3Base(Service):
 
     def __init__(self, config: Config, clock: Clock, journal: Journal, blobs: BlobStore, *,
                  queues: QueueSender | None = None, topics: TopicPublisher | None = None,
-                 functions: FunctionInvoker | None = None) -> None:
+                 functions: FunctionInvoker | None = None, kms: KmsKeys | None = None) -> None:
         self.config = config
         self.clock = clock
         self.blobs = blobs
-        self.store = S3Store(journal, blobs)
+        # SSE-S3's own keys are wrapped by the data directory's root key, the one KMS key material uses
+        root = RootKey(None if config.ephemeral else config.data_path.resolve() / ROOT_KEY_FILE)
+        #: server-side encryption keys: SSE-S3's own, KMS data keys (in-process calls to `kms`), SSE-C checks
+        self.keyring = Keyring(journal, root, kms)
+        self.store = S3Store(journal, blobs, self.keyring)
         self.enforce = config.auth == "enforce"
         #: event notification targets, wired by the composition root (notifications.py)
         self.destinations = Destinations(queues, topics, functions)
 
     # -- lifecycle ------------------------------------------------------------------------------
     def restore(self, rows: dict[str, list[tuple[str, bytes]]]) -> None:
+        self.keyring.restore(rows)
         self.store.restore(rows)
 
     def referenced_blobs(self) -> set[str]:
@@ -52,6 +61,7 @@ class S3Base(Service):
 
     def reset(self) -> None:
         self.store.reset()
+        self.keyring.reset()
 
     # -- shared lookups -------------------------------------------------------------------------
     @staticmethod
@@ -149,6 +159,17 @@ class S3Base(Service):
     def version_member(bucket: Bucket, obj: S3Object) -> dict[str, str]:
         """x-amz-version-id: sent once a bucket has a versioning state ("null" for null versions), never before."""
         return {"VersionId": obj.version_id} if bucket.versioning is not None else {}
+
+    async def copied_segments(self, segments: list[Segment], size: int, target: EnvelopeKey,
+                              customer_key: bytes | None) -> list[Segment]:
+        """A copy's body (CopyObject, UploadPartCopy), referenced: the source's ciphertext under blob keys re-wrapped
+        for `target`, or, when part of the source was stored before encryption at rest, a new body encrypted for
+        `target` (read and written in streaming pieces)."""
+        if all(seg.wrapped is not None for seg in segments):
+            return self.store.share(rewrap(segments, target, customer_key))
+        stream = bodies.SegmentStream(self.blobs, segments, 0, size, customer_key)
+        ingested = await bodies.ingest_chunks(stream.chunks(), self.blobs, seal=target)
+        return self.store.adopt(ingested.blob_id, ingested.size, ingested.wrapped, target.envelope)
 
     def copy_source(self, ctx: RequestContext, params: dict[str, Any]) -> tuple[Bucket, S3Object]:
         """Resolve x-amz-copy-source (`bucket/key` or `/bucket/key`, URL-encoded, optional ?versionId=)."""

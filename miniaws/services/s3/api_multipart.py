@@ -2,6 +2,8 @@
 
 https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html: parts 1..10,000, every part but the
 last at least 5 MiB, ETag = MD5 of the concatenated part MD5s + "-N", checksums COMPOSITE ("…-N") or FULL_OBJECT.
+CreateMultipartUpload fixes the encryption (for SSE-KMS, one data key for the upload): every part's blob key is
+wrapped under the upload's envelope, so Complete concatenates the parts' segments as they are.
 """
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ from miniaws.services.s3.errors import (BadDigest, EntityTooSmall, InvalidArgume
 from miniaws.services.s3.listing import iter_uploads, parts_page, url_encode
 from miniaws.services.s3.models import Bucket, Part, S3Object, Upload, slice_segments
 from miniaws.services.s3.settings import ObjectSettings
+from miniaws.services.s3.sse import EnvelopeKey
+from miniaws.services.s3.sse_requests import read_key, write_protection
 from miniaws.services.s3.validation import check_key, check_max, check_part_number
 from miniaws.services.s3.versions import next_version_id
 
@@ -38,6 +42,20 @@ class MultipartOperations(S3Base):
         if upload is None or upload.key != key:
             raise NoSuchUpload(UploadId=upload_id)
         return upload
+
+    def _upload_key(self, bucket: Bucket, upload: Upload, params: dict[str, Any]) -> tuple[EnvelopeKey, bytes | None]:
+        """The upload's envelope key for a new part, and the SSE-C key the part request must repeat (S3: "the same
+        encryption key" as CreateMultipartUpload). SSE-KMS asks KMS for the upload's data key on every part."""
+        if upload.envelope is None:
+            # an upload begun before encryption at rest: its later parts are SSE-S3 (the earlier stay plaintext)
+            upload.envelope = self.keyring.sse_s3().envelope
+            self.store.add_upload(bucket, upload)
+        customer_key = read_key(upload.envelope, params)
+        return upload.envelope.open(customer_key), customer_key
+
+    @staticmethod
+    def _members(upload: Upload) -> dict[str, Any]:
+        return upload.settings.get("encryption") or {"ServerSideEncryption": "AES256"}
 
     @operation("CreateMultipartUpload")
     def create_multipart_upload(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -62,14 +80,16 @@ class MultipartOperations(S3Base):
                 raise InvalidRequest("The COMPOSITE checksum type cannot be used with the crc64nvme checksum "
                                      "algorithm.")
         settings = self.new_object_settings(ctx, bucket, params)
+        protection = write_protection(self.keyring, ctx.account_id, bucket, key, params)
+        settings.encryption = protection.stored
         upload = Upload(upload_id=hex_id(24), key=key, initiated=ctx.clock.now(), owner_id=ctx.principal.canonical_id,
                         content_type=params.get("ContentType") or "binary/octet-stream", metadata=metadata,
                         content=content_settings(ctx, params), checksum_algorithm=algorithm,
                         checksum_type=checksum_type, storage_class=params.get("StorageClass") or "STANDARD",
-                        settings=settings.record())
+                        settings=settings.record(), envelope=protection.envelope)
         self.store.add_upload(bucket, upload)
         result: dict[str, Any] = {"Bucket": bucket.name, "Key": key, "UploadId": upload.upload_id,
-                                  **(settings.encryption or {"ServerSideEncryption": "AES256"})}
+                                  **protection.response}
         if algorithm:
             result["ChecksumAlgorithm"] = algorithm
             result["ChecksumType"] = checksum_type
@@ -80,9 +100,10 @@ class MultipartOperations(S3Base):
         bucket = self.bucket(ctx, params["Bucket"], params, key=params["Key"])
         number = check_part_number(params.get("PartNumber"))
         upload = self._upload(bucket, params["Key"], params["UploadId"])
+        seal, customer_key = self._upload_key(bucket, upload, params)
         assert ctx.request is not None
-        ingested = await bodies.ingest(ctx.request, self.blobs, params, ctx.extras.get("verified"))
-        segments = self.store.adopt(ingested.blob_id, ingested.size)
+        ingested = await bodies.ingest(ctx.request, self.blobs, params, ctx.extras.get("verified"), seal=seal)
+        segments = self.store.adopt(ingested.blob_id, ingested.size, ingested.wrapped, seal.envelope)
         try:
             bucket = self.bucket(ctx, params["Bucket"], params, key=params["Key"])
             upload = self._upload(bucket, params["Key"], params["UploadId"])
@@ -95,15 +116,16 @@ class MultipartOperations(S3Base):
             raise
         value = ingested.checksum_value
         if upload.checksum_algorithm and ingested.checksum_algorithm is None:
-            value = await self._checksum_of_segments(segments, ingested.size, upload.checksum_algorithm)
+            value = await self._checksum_of_segments(segments, ingested.size, upload.checksum_algorithm, customer_key)
         part = Part(number, ingested.size, f'"{ingested.md5.hex()}"', ctx.clock.now(), segments, value)
         self.store.put_part(bucket, upload, part)
-        return {"ETag": part.etag, "ServerSideEncryption": "AES256",
+        return {"ETag": part.etag, **self._members(upload),
                 **checksum_members(upload.checksum_algorithm or ingested.checksum_algorithm, value, None)}
 
-    async def _checksum_of_segments(self, segments: list[Any], size: int, algorithm: str) -> str:
+    async def _checksum_of_segments(self, segments: list[Any], size: int, algorithm: str,
+                                    customer_key: bytes | None) -> str:
         hasher = checksums.new_hasher(algorithm)
-        async for piece in bodies.SegmentStream(self.blobs, segments, 0, size).chunks():
+        async for piece in bodies.SegmentStream(self.blobs, segments, 0, size, customer_key).chunks():
             hasher.update(piece)
         return hasher.b64()
 
@@ -111,9 +133,11 @@ class MultipartOperations(S3Base):
     async def upload_part_copy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         _, source = self.copy_source(ctx, params)
         check_read(source, *copy_source_conditions(params), copy_source=True)
+        source_key = read_key(source.envelope, params, "CopySource")
         bucket = self.bucket(ctx, params["Bucket"], params, key=params["Key"])
         number = check_part_number(params.get("PartNumber"))
         upload = self._upload(bucket, params["Key"], params["UploadId"])
+        seal, customer_key = self._upload_key(bucket, upload, params)
         start, length = 0, source.size
         text = params.get("CopySourceRange")
         if text:
@@ -127,11 +151,12 @@ class MultipartOperations(S3Base):
                 raise InvalidArgument(f"Range specified is not valid for source object of size: {source.size}",
                                       ArgumentName="x-amz-copy-source-range", ArgumentValue=str(text))
             start, length = first, last - first + 1
-        segments = self.store.share(slice_segments(source.segments, start, length))
+        # the part shares the source's ciphertext, its blob keys re-wrapped under the upload's envelope
+        segments = await self.copied_segments(slice_segments(source.segments, start, length), length, seal, source_key)
         md5 = hashlib.md5()
         hasher = checksums.new_hasher(upload.checksum_algorithm) if upload.checksum_algorithm else None
         try:
-            async for piece in bodies.SegmentStream(self.blobs, segments, 0, length).chunks():
+            async for piece in bodies.SegmentStream(self.blobs, segments, 0, length, customer_key).chunks():
                 md5.update(piece)
                 if hasher is not None:
                     hasher.update(piece)
@@ -144,7 +169,8 @@ class MultipartOperations(S3Base):
                     hasher.b64() if hasher is not None else None)
         self.store.put_part(bucket, upload, part)
         return {"CopyPartResult": {"ETag": part.etag, "LastModified": iso8601_ms(part.last_modified),
-                                   **checksum_members(upload.checksum_algorithm, part.checksum_value, None)}}
+                                   **checksum_members(upload.checksum_algorithm, part.checksum_value, None)},
+                **self._members(upload)}
 
     @operation("CompleteMultipartUpload")
     def complete_multipart_upload(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -178,7 +204,7 @@ class MultipartOperations(S3Base):
                        content=upload.content, checksum_algorithm=upload.checksum_algorithm if checksum_value else None,
                        checksum_value=checksum_value, checksum_type=upload.checksum_type if checksum_value else None,
                        part_sizes=[p.size for p in chosen], storage_class=upload.storage_class,
-                       version_id=next_version_id(bucket))
+                       version_id=next_version_id(bucket), envelope=upload.envelope)
         if upload.settings:
             ObjectSettings.from_record(upload.settings).apply(obj)
         else:  # an upload journaled before settings existed

@@ -1,4 +1,7 @@
-"""S3 object operations: Put, Get, Head, Delete, DeleteObjects, Copy, ListObjects v1 and v2."""
+"""S3 object operations: Put, Get, Head, Delete, DeleteObjects, Copy, ListObjects v1 and v2.
+
+Bodies are encrypted at rest (sse.py); the SSE headers of writes and the SSE-C key of reads are in sse_requests.py.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -16,6 +19,8 @@ from miniaws.services.s3.errors import (AwsError, InvalidArgument, InvalidPartNu
 from miniaws.services.s3.listing import decode_token, encode_token, list_page, url_encode
 from miniaws.services.s3.lock import check_integrity_header
 from miniaws.services.s3.models import CONTENT_MEMBERS, Bucket, S3Object
+from miniaws.services.s3.sse import MODE_S3
+from miniaws.services.s3.sse_requests import object_members, read_key, write_protection
 from miniaws.services.s3.validation import check_key, check_max
 from miniaws.services.s3.versions import Deleted, delete_key, next_version_id
 
@@ -50,9 +55,7 @@ def check_metadata(metadata: dict[str, str]) -> None:
         raise MetadataTooLarge(Size=str(size), MaxSizeAllowed=str(MAX_METADATA_BYTES))
 
 
-def encryption_members(obj: S3Object) -> dict[str, Any]:
-    # S3 encrypts every new object with SSE-S3 since January 2023; SSE-KMS objects carry their own members
-    return obj.encryption if obj.encryption is not None else {"ServerSideEncryption": "AES256"}
+encryption_members = object_members
 
 
 def object_headers(obj: S3Object, checksum_mode: bool) -> dict[str, Any]:
@@ -109,8 +112,10 @@ class ObjectOperations(S3Base):
         stamp = self.new_object_settings(ctx, bucket, params)
         assert ctx.request is not None
         check_integrity_header(ctx.request.headers, params)
-        ingested = await bodies.ingest(ctx.request, self.blobs, params, ctx.extras.get("verified"))
-        segments = self.store.adopt(ingested.blob_id, ingested.size)
+        protection = write_protection(self.keyring, ctx.account_id, bucket, key, params)
+        ingested = await bodies.ingest(ctx.request, self.blobs, params, ctx.extras.get("verified"),
+                                       seal=protection.key)
+        segments = self.store.adopt(ingested.blob_id, ingested.size, ingested.wrapped, protection.envelope)
         try:
             # the bucket or the key may have changed while the body streamed in
             bucket = self.bucket(ctx, params["Bucket"], params, key=key)
@@ -119,16 +124,17 @@ class ObjectOperations(S3Base):
             self.store.release(segments)
             raise
         checksum_type = "FULL_OBJECT" if ingested.checksum_algorithm else None
-        obj = S3Object(key=key, size=ingested.size, etag=f'"{ingested.md5.hex()}"', last_modified=ctx.clock.now(),
+        obj = S3Object(key=key, size=ingested.size, etag=protection.etag(ingested.md5), last_modified=ctx.clock.now(),
                        segments=segments, content_type=params.get("ContentType") or "binary/octet-stream",
                        metadata=metadata, content=content_settings(ctx, params),
                        checksum_algorithm=ingested.checksum_algorithm, checksum_value=ingested.checksum_value,
                        checksum_type=checksum_type, storage_class=params.get("StorageClass") or "STANDARD",
-                       version_id=next_version_id(bucket))
+                       version_id=next_version_id(bucket), envelope=protection.envelope)
+        stamp.encryption = protection.stored
         stamp.apply(obj)
         self.store.put_object(bucket, obj)
         self.notify(ctx, bucket, "ObjectCreated:Put", key, obj)
-        return {"ETag": obj.etag, **encryption_members(obj), "Size": obj.size, **self.version_member(bucket, obj),
+        return {"ETag": obj.etag, **protection.response, "Size": obj.size, **self.version_member(bucket, obj),
                 **checksum_members(obj.checksum_algorithm, obj.checksum_value, checksum_type)}
 
     @operation("CopyObject")
@@ -136,6 +142,7 @@ class ObjectOperations(S3Base):
         """https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html"""
         source_bucket, source = self.copy_source(ctx, params)
         check_read(source, *copy_source_conditions(params), copy_source=True)
+        source_key = read_key(source.envelope, params, "CopySource")
         bucket = self.bucket(ctx, params["Bucket"], params, key=params["Key"])
         key = params["Key"]
         check_key(key)
@@ -149,7 +156,7 @@ class ObjectOperations(S3Base):
         storage_class = params.get("StorageClass") or source.storage_class
         if (source_bucket is bucket and source.key == key and directive == "COPY" and not requested
                 and storage_class == source.storage_class and source is bucket.current(key)
-                and not params.get("WebsiteRedirectLocation")):
+                and not params.get("WebsiteRedirectLocation") and not _asks_encryption(params)):
             raise InvalidRequest("This copy request is illegal because it is trying to copy an object to itself "
                                  "without changing the object's metadata, storage class, website redirect location "
                                  "or encryption attributes.")
@@ -162,38 +169,49 @@ class ObjectOperations(S3Base):
             metadata, content_type, content = dict(source.metadata), source.content_type, dict(source.content)
         algorithm, value, checksum_type = source.checksum_algorithm, source.checksum_value, source.checksum_type
         if requested and (requested != algorithm or checksum_type != "FULL_OBJECT"):
-            algorithm, value, checksum_type = requested, await self._checksum_of(source, requested), "FULL_OBJECT"
+            value = await self._checksum_of(source, requested, source_key)
+            algorithm, checksum_type = requested, "FULL_OBJECT"
         elif checksum_type == "COMPOSITE":
             # a copy is a single-part object: S3 recomputes a full-object checksum for it
-            value = await self._checksum_of(source, algorithm or "CRC32")
+            value = await self._checksum_of(source, algorithm or "CRC32", source_key)
             checksum_type = "FULL_OBJECT"
         check_write(bucket.objects.get(key), params.get("IfMatch"), params.get("IfNoneMatch"), key)
         stamp = self.new_object_settings(ctx, bucket, params, copy_of=source)
-        # a copy is a single-part object: a multipart source's "-N" ETag becomes the MD5 of the data
-        etag = source.etag if not source.part_sizes else f'"{await self._md5_of(source)}"'
-        # the source may have been deleted or overwritten while its checksum was computed: share what we read
+        # a copy is encrypted as its request or its bucket's default says, never as its source was
+        protection = write_protection(self.keyring, ctx.account_id, bucket, key, params)
+        if protection.envelope.mode != MODE_S3:
+            etag = protection.etag(b"")
+        elif source.part_sizes or (source.envelope is not None and source.envelope.mode != MODE_S3):
+            # a multipart source's "-N" ETag, or an SSE-KMS / SSE-C source's, is not an MD5: an SSE-S3 copy's is
+            etag = f'"{await self._md5_of(source, source_key)}"'
+        else:
+            etag = source.etag
+        # the source may have been deleted or overwritten while its checksum was computed: share what we read;
+        # re-wrapping the blob keys under the copy's envelope re-encrypts it without copying a byte
+        segments = await self.copied_segments(source.segments, source.size, protection.key, source_key)
         obj = S3Object(key=key, size=source.size, etag=etag,
-                       last_modified=ctx.clock.now(), segments=self.store.share(source.segments),
+                       last_modified=ctx.clock.now(), segments=segments,
                        content_type=content_type, metadata=metadata, content=content, checksum_algorithm=algorithm,
                        checksum_value=value, checksum_type=checksum_type, part_sizes=None,
-                       storage_class=storage_class, version_id=next_version_id(bucket))
+                       storage_class=storage_class, version_id=next_version_id(bucket), envelope=protection.envelope)
+        stamp.encryption = protection.stored
         stamp.apply(obj)
         self.store.put_object(bucket, obj)
         self.notify(ctx, bucket, "ObjectCreated:Copy", key, obj)
         return {"CopyObjectResult": {"ETag": obj.etag, "LastModified": obj.last_modified_iso,
                                      **checksum_members(algorithm, value, checksum_type)},
-                **encryption_members(obj), **self.version_member(bucket, obj),
+                **protection.response, **self.version_member(bucket, obj),
                 **source_version_member(source_bucket, source)}
 
-    async def _md5_of(self, obj: S3Object) -> str:
+    async def _md5_of(self, obj: S3Object, customer_key: bytes | None) -> str:
         md5 = hashlib.md5()
-        async for piece in bodies.SegmentStream(self.blobs, obj.segments, 0, obj.size).chunks():
+        async for piece in bodies.SegmentStream(self.blobs, obj.segments, 0, obj.size, customer_key).chunks():
             md5.update(piece)
         return md5.hexdigest()
 
-    async def _checksum_of(self, obj: S3Object, algorithm: str) -> str:
+    async def _checksum_of(self, obj: S3Object, algorithm: str, customer_key: bytes | None) -> str:
         hasher = checksums.new_hasher(algorithm)
-        async for piece in bodies.SegmentStream(self.blobs, obj.segments, 0, obj.size).chunks():
+        async for piece in bodies.SegmentStream(self.blobs, obj.segments, 0, obj.size, customer_key).chunks():
             hasher.update(piece)
         return hasher.b64()
 
@@ -285,6 +303,8 @@ class ObjectOperations(S3Base):
     def _read(self, ctx: RequestContext, params: dict[str, Any], with_body: bool) -> dict[str, Any]:
         bucket, obj = self.read_target(ctx, params, action="s3:GetObjectVersion" if params.get("VersionId") else
                                        "s3:GetObject")
+        # SSE-C: the key must come again, and be the right one (HEAD too); SSE-KMS: the body read asks KMS
+        customer_key = read_key(obj.envelope, params)
         check_read(obj, params.get("IfMatch"), params.get("IfNoneMatch"), params.get("IfModifiedSince"),
                    params.get("IfUnmodifiedSince"))
         part_number = params.get("PartNumber")
@@ -303,9 +323,9 @@ class ObjectOperations(S3Base):
             if params.get(member) is not None:
                 out[header] = params[member]
         if with_body:
-            small = bodies.read_small(self.blobs, obj.segments, start, length)
+            small = bodies.read_small(self.blobs, obj.segments, start, length, customer_key)
             out["Body"] = small if small is not None else bodies.SegmentStream(self.blobs, obj.segments, start,
-                                                                               length)
+                                                                               length, customer_key)
         return out
 
     @staticmethod
@@ -387,6 +407,12 @@ class ObjectOperations(S3Base):
                                                            _entry_fields(obj, encode, with_owner, bucket))
             append(rendered)
         return entries
+
+
+def _asks_encryption(params: dict[str, Any]) -> bool:
+    """A copy onto itself is allowed when it changes the encryption (CopyObject: "… or encryption attributes")."""
+    return any(params.get(member) is not None for member in ("ServerSideEncryption", "SSECustomerAlgorithm",
+                                                             "SSEKMSKeyId", "BucketKeyEnabled"))
 
 
 _RESPONSE_OVERRIDES = (

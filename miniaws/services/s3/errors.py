@@ -224,3 +224,62 @@ class NoSuchWebsiteConfiguration(AwsError):
 class NoSuchLifecycleConfiguration(AwsError):
     status = 404
     default_message = "The lifecycle configuration does not exist"
+
+
+class InvalidEncryptionAlgorithmError(AwsError):
+    status = 400
+    default_message = "The Encryption request you specified is not valid. Supported value: AES256."
+
+
+# KMS failures during SSE-KMS reads and writes: S3 answers with the KMS error code behind a "KMS." prefix and KMS's
+# message, HTTP 400 (e.g. "KMS.DisabledException: arn:aws:kms:…:key/… is disabled.")
+class KMSNotFoundException(AwsError):
+    code = "KMS.NotFoundException"
+    status = 400
+
+
+class KMSDisabledException(AwsError):
+    code = "KMS.DisabledException"
+    status = 400
+
+
+class KMSInvalidStateException(AwsError):
+    code = "KMS.KMSInvalidStateException"
+    status = 400
+
+
+class KMSInvalidKeyUsageException(AwsError):
+    code = "KMS.InvalidKeyUsageException"
+    status = 400
+
+
+class KMSInvalidCiphertextException(AwsError):
+    code = "KMS.InvalidCiphertextException"
+    status = 400
+
+
+_KMS_ERRORS: dict[str, type[AwsError]] = {
+    "NotFoundException": KMSNotFoundException, "DisabledException": KMSDisabledException,
+    "KMSInvalidStateException": KMSInvalidStateException, "InvalidKeyUsageException": KMSInvalidKeyUsageException,
+    "InvalidCiphertextException": KMSInvalidCiphertextException,
+}
+
+
+class KMSException(AwsError):
+    """Any other KMS error, under its own code with the "KMS." prefix."""
+
+    status = 400
+
+    def __init__(self, kms_code: str, message: str) -> None:
+        super().__init__(message)
+        self.kms_code = kms_code
+
+    @property
+    def error_code(self) -> str:
+        return "KMS." + self.kms_code
+
+
+def kms_error(err: AwsError) -> AwsError:
+    """The S3 error for a KMS error met while S3 used a key in-process."""
+    kind = _KMS_ERRORS.get(err.error_code)
+    return kind(err.message) if kind is not None else KMSException(err.error_code, err.message)

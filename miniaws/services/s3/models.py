@@ -1,7 +1,8 @@
 """S3's state: buckets, object versions, multipart uploads and parts, with their journal records. Synchronous, no I/O.
 
 Object bodies live in the BlobStore as reference-counted segments: a PUT makes one segment, CompleteMultipartUpload
-concatenates its parts' segments (no byte copying), CopyObject shares the source's segments.
+concatenates its parts' segments (no byte copying), CopyObject shares the source's segments. Bodies are encrypted
+(sse.py): a segment carries its body's key wrapped under the envelope of the version (or upload) it belongs to.
 
 Every key has a stack of versions, newest first (one "null" version in a bucket that never had versioning);
 `Bucket.objects` / `Bucket.keys` are the current versions that are not delete markers, which is all that
@@ -11,6 +12,7 @@ ListObjects needs, so listing never looks at history. A null version is journale
 from __future__ import annotations
 
 import base64
+import binascii
 import bisect
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -19,6 +21,7 @@ import orjson
 
 from miniaws.core.ids import hex_id
 from miniaws.core.timestamps import http_date, iso8601_ms
+from miniaws.services.s3.sse import Envelope, Keyring
 from miniaws.state.blobs import BlobStore
 from miniaws.state.journal import Journal
 
@@ -42,19 +45,43 @@ def new_version_id() -> str:
 
 @dataclass(slots=True)
 class Segment:
-    """`size` bytes of a stored body starting at `offset` (UploadPartCopy shares a slice without copying)."""
+    """`size` bytes of a stored body starting at plaintext `offset` (UploadPartCopy shares a slice without copying).
+
+    An encrypted body (every body written since SSE at rest) has its blob key, wrapped under `envelope`'s key.
+    """
 
     blob_id: str
     size: int
     offset: int = 0
+    wrapped: bytes | None = None
+    envelope: Envelope | None = None
 
 
 def segments_record(segments: list[Segment]) -> list[list[Any]]:
-    return [[seg.blob_id, seg.size, seg.offset] if seg.offset else [seg.blob_id, seg.size] for seg in segments]
+    rows: list[list[Any]] = []
+    for seg in segments:
+        if seg.wrapped is not None:
+            rows.append([seg.blob_id, seg.size, seg.offset, base64.b64encode(seg.wrapped).decode()])
+        else:
+            rows.append([seg.blob_id, seg.size, seg.offset] if seg.offset else [seg.blob_id, seg.size])
+    return rows
 
 
-def segments_from_record(rows: list[list[Any]]) -> list[Segment]:
-    return [Segment(*row) for row in rows]
+def segments_from_record(rows: list[list[Any]], envelope: Envelope | None = None) -> list[Segment]:
+    out: list[Segment] = []
+    for row in rows:
+        if len(row) > 3:
+            out.append(Segment(row[0], row[1], row[2], _b64(row[3]), envelope))
+        else:
+            out.append(Segment(*row))
+    return out
+
+
+def _b64(text: str) -> bytes:
+    try:
+        return base64.b64decode(text)
+    except binascii.Error:
+        raise ValueError("a journaled blob key is not base64") from None
 
 
 def slice_segments(segments: list[Segment], start: int, length: int) -> list[Segment]:
@@ -67,7 +94,7 @@ def slice_segments(segments: list[Segment], start: int, length: int) -> list[Seg
             start -= seg.size
             continue
         take = min(seg.size - start, length)
-        out.append(Segment(seg.blob_id, take, seg.offset + start))
+        out.append(Segment(seg.blob_id, take, seg.offset + start, seg.wrapped, seg.envelope))
         length -= take
         start = 0
     return out
@@ -117,9 +144,11 @@ class S3Object:
     lock_mode: str | None = None
     lock_until: float | None = None
     legal_hold: str | None = None
-    #: server-side encryption as stored: None is SSE-S3 (AES256); the KMS integration fills in
-    #: {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": ..., ...}
+    #: server-side encryption as GET/HEAD answer it: None is SSE-S3 (AES256); else the members, e.g.
+    #: {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": ...}, or SSE-C's SSECustomerAlgorithm and SSECustomerKeyMD5
     encryption: dict[str, Any] | None = None
+    #: what protects the keys of this version's segments (None: a body stored before encryption at rest)
+    envelope: Envelope | None = None
     #: listing entries already rendered, by variant. What a listing shows (key, size, ETag, owner, dates) never
     #: changes once stored; tags, ACLs and retention may change in place but are never part of a listing entry.
     rendered: dict[Any, str] | None = None
@@ -141,20 +170,22 @@ class S3Object:
         for name, value in (("v", self.version_id if self.version_id != NULL_VERSION else None),
                             ("dm", self.delete_marker or None), ("on", self.owner_name or None),
                             ("acl", self.acl), ("tg", self.tags), ("lm", self.lock_mode), ("lu", self.lock_until),
-                            ("lh", self.legal_hold), ("enc", self.encryption)):
+                            ("lh", self.legal_hold), ("enc", self.encryption),
+                            ("env", self.envelope.record() if self.envelope is not None else None)):
             if value is not None:
                 r[name] = value
         return r
 
     @classmethod
-    def from_record(cls, r: dict[str, Any]) -> "S3Object":
+    def from_record(cls, r: dict[str, Any], keyring: Keyring | None = None) -> "S3Object":
+        envelope = _envelope(r, keyring)
         return cls(key=r["k"], size=r["s"], etag=r["e"], last_modified=r["t"],
-                   segments=segments_from_record(r["g"]), content_type=r["ct"], metadata=r["m"],
+                   segments=segments_from_record(r["g"], envelope), content_type=r["ct"], metadata=r["m"],
                    content=r["c"], checksum_algorithm=r["ca"], checksum_value=r["cv"], checksum_type=r["cy"],
                    part_sizes=r["ps"], owner_id=r["o"], storage_class=r["sc"], seq=r.get("q", 0),
                    version_id=r.get("v", NULL_VERSION), delete_marker=bool(r.get("dm")), owner_name=r.get("on", ""),
                    acl=r.get("acl"), tags=r.get("tg"), lock_mode=r.get("lm"), lock_until=r.get("lu"),
-                   legal_hold=r.get("lh"), encryption=r.get("enc"))
+                   legal_hold=r.get("lh"), encryption=r.get("enc"), envelope=envelope)
 
     def journal_key(self, bucket: str) -> tuple[str, str]:
         if self.version_id == NULL_VERSION:
@@ -180,8 +211,8 @@ class Part:
                 "g": segments_record(self.segments), "cv": self.checksum_value}
 
     @classmethod
-    def from_record(cls, r: dict[str, Any]) -> "Part":
-        return cls(r["n"], r["s"], r["e"], r["t"], segments_from_record(r["g"]), r["cv"])
+    def from_record(cls, r: dict[str, Any], envelope: Envelope | None = None) -> "Part":
+        return cls(r["n"], r["s"], r["e"], r["t"], segments_from_record(r["g"], envelope), r["cv"])
 
 
 @dataclass(slots=True)
@@ -200,6 +231,8 @@ class Upload:
     #: what CreateMultipartUpload asked for the finished object: ACL, tags, Object Lock, owner (see
     #: api_multipart), applied by CompleteMultipartUpload
     settings: dict[str, Any] = field(default_factory=dict)
+    #: the envelope every part's blob key is wrapped under, which the completed object inherits
+    envelope: Envelope | None = None
 
     def record(self) -> dict[str, Any]:
         r = {"u": self.upload_id, "k": self.key, "t": self.initiated, "o": self.owner_id,
@@ -207,12 +240,23 @@ class Upload:
              "cy": self.checksum_type, "sc": self.storage_class}
         if self.settings:
             r["x"] = self.settings
+        if self.envelope is not None:
+            r["env"] = self.envelope.record()
         return r
 
     @classmethod
-    def from_record(cls, r: dict[str, Any]) -> "Upload":
+    def from_record(cls, r: dict[str, Any], keyring: Keyring | None = None) -> "Upload":
         return cls(r["u"], r["k"], r["t"], r["o"], r["ct"], r["m"], r["c"], r["ca"], r["cy"], r["sc"],
-                   settings=r.get("x") or {})
+                   settings=r.get("x") or {}, envelope=_envelope(r, keyring))
+
+
+def _envelope(r: dict[str, Any], keyring: Keyring | None) -> Envelope | None:
+    record = r.get("env")
+    if record is None:
+        return None
+    if keyring is None:
+        raise ValueError("an encrypted record needs the S3 keyring to be restored")
+    return Envelope.from_record(record, keyring)
 
 
 #: ObjectOwnership of a bucket created today: ACLs disabled (S3's default since April 2023)
@@ -294,9 +338,10 @@ def sort_key(key: str) -> bytes:
 class S3Store:
     """All buckets (one namespace, as in AWS) and everything in them; every mutation is journaled."""
 
-    def __init__(self, journal: Journal, blobs: BlobStore) -> None:
+    def __init__(self, journal: Journal, blobs: BlobStore, keyring: Keyring | None = None) -> None:
         self.journal = journal
         self.blobs = blobs
+        self.keyring = keyring
         self.buckets: dict[str, Bucket] = {}
         self._seq = 0
 
@@ -388,10 +433,11 @@ class S3Store:
             self.blobs.incref(seg.blob_id)
         return list(segments)
 
-    def adopt(self, blob_id: str, size: int) -> list[Segment]:
-        """Take the first reference on a freshly written body."""
+    def adopt(self, blob_id: str, size: int, wrapped: bytes | None = None,
+              envelope: Envelope | None = None) -> list[Segment]:
+        """Take the first reference on a freshly written body (encrypted: with its wrapped key and envelope)."""
         self.blobs.incref(blob_id)
-        return [Segment(blob_id, size)]
+        return [Segment(blob_id, size, 0, wrapped, envelope)]
 
     def release(self, segments: list[Segment]) -> None:
         """Drop a reference taken with adopt/share (a write that failed after its body was stored)."""
@@ -430,20 +476,20 @@ class S3Store:
             for key, value in rows.get(ns, ()):
                 owner = self.buckets.get(key.split("/", 1)[0])
                 if owner is not None:
-                    obj = S3Object.from_record(orjson.loads(value))
+                    obj = S3Object.from_record(orjson.loads(value), self.keyring)
                     owner.versions.setdefault(obj.key, []).append(obj)
                     self._seq = max(self._seq, obj.seq)
         for key, value in rows.get(NS_UPLOAD, ()):
             owner = self.buckets.get(key.split("/", 1)[0])
             if owner is not None:
-                pending = Upload.from_record(orjson.loads(value))
+                pending = Upload.from_record(orjson.loads(value), self.keyring)
                 owner.uploads[pending.upload_id] = pending
         for key, value in rows.get(NS_PART, ()):
             bucket_name, upload_id, _ = key.split("/", 2)
             owner = self.buckets.get(bucket_name)
             target = owner.uploads.get(upload_id) if owner is not None else None
             if target is not None:
-                part = Part.from_record(orjson.loads(value))
+                part = Part.from_record(orjson.loads(value), target.envelope)
                 target.parts[part.number] = part
         for bucket in self.buckets.values():
             for stack in bucket.versions.values():

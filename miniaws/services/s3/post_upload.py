@@ -33,6 +33,7 @@ from miniaws.services.s3.api_objects import check_metadata, content_settings
 from miniaws.services.s3.errors import (AccessDenied, EntityTooLarge, EntityTooSmall, InvalidArgument, InvalidRequest,
                                         MalformedXML)
 from miniaws.services.s3.models import S3Object
+from miniaws.services.s3.sse_requests import write_protection
 from miniaws.services.s3.tagging import MAX_OBJECT_TAGS, body_tags
 from miniaws.services.s3.validation import check_key
 from miniaws.services.s3.versions import next_version_id
@@ -44,7 +45,14 @@ _MEMBERS = {"acl": "ACL", "content-type": "ContentType", "cache-control": "Cache
             "content-disposition": "ContentDisposition", "content-encoding": "ContentEncoding",
             "content-language": "ContentLanguage", "expires": "Expires", "x-amz-storage-class": "StorageClass",
             "x-amz-website-redirect-location": "WebsiteRedirectLocation",
-            "x-amz-object-lock-mode": "ObjectLockMode", "x-amz-object-lock-legal-hold": "ObjectLockLegalHoldStatus"}
+            "x-amz-object-lock-mode": "ObjectLockMode", "x-amz-object-lock-legal-hold": "ObjectLockLegalHoldStatus",
+            "x-amz-server-side-encryption": "ServerSideEncryption",
+            "x-amz-server-side-encryption-aws-kms-key-id": "SSEKMSKeyId",
+            "x-amz-server-side-encryption-context": "SSEKMSEncryptionContext",
+            "x-amz-server-side-encryption-bucket-key-enabled": "BucketKeyEnabled",
+            "x-amz-server-side-encryption-customer-algorithm": "SSECustomerAlgorithm",
+            "x-amz-server-side-encryption-customer-key": "SSECustomerKey",
+            "x-amz-server-side-encryption-customer-key-md5": "SSECustomerKeyMD5"}
 
 
 def _policy_failed(detail: str) -> AccessDenied:
@@ -93,8 +101,9 @@ class PostUploadOperations(S3Base):
         stamp = self.new_object_settings(ctx, bucket, params)
         if "tagging" in fields:
             stamp.tags = _form_tags(fields["tagging"]) or None
-        ingested = await bodies.ingest_chunks(_chunks(file_part), self.blobs)
-        segments = self.store.adopt(ingested.blob_id, ingested.size)
+        protection = write_protection(self.keyring, ctx.account_id, bucket, key, params)
+        ingested = await bodies.ingest_chunks(_chunks(file_part), self.blobs, seal=protection.key)
+        segments = self.store.adopt(ingested.blob_id, ingested.size, ingested.wrapped, protection.envelope)
         try:
             if length_range is not None:
                 low, high = length_range
@@ -106,10 +115,12 @@ class PostUploadOperations(S3Base):
         except BaseException:
             self.store.release(segments)
             raise
-        obj = S3Object(key=key, size=ingested.size, etag=f'"{ingested.md5.hex()}"', last_modified=ctx.clock.now(),
+        obj = S3Object(key=key, size=ingested.size, etag=protection.etag(ingested.md5), last_modified=ctx.clock.now(),
                        segments=segments, content_type=params.get("ContentType") or "binary/octet-stream",
                        metadata=params.get("Metadata") or {}, content=content_settings(ctx, params),
-                       storage_class=params.get("StorageClass") or "STANDARD", version_id=next_version_id(bucket))
+                       storage_class=params.get("StorageClass") or "STANDARD", version_id=next_version_id(bucket),
+                       envelope=protection.envelope)
+        stamp.encryption = protection.stored
         stamp.apply(obj)
         self.store.put_object(bucket, obj)
         self.notify(ctx, bucket, "ObjectCreated:Post", key, obj)
