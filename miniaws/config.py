@@ -64,6 +64,8 @@ class Config:
     dns_locations_file: str | None = None
     #: seed for weighted and multivalue DNS answers (reproducible tests and labs); None: seeded from the OS
     dns_random_seed: int | None = None
+    #: upstream resolver ("127.0.0.1:5353") for names outside the hosted zones; None: those are REFUSED
+    dns_forwarder: str | None = None
     #: multiply every health check's interval and timeout by this (0.01: a 10 s check probes every 0.1 s)
     health_check_interval_scale: float = 1.0
     #: CloudFront edge port (every distribution answers there, chosen by Host); 0 picks a free port and prints it
@@ -137,6 +139,12 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             text = text.lower()
             if text not in LOG_LEVELS:
                 raise ValueError(value)
+        if name == "dns_forwarder":
+            from miniaws.dataplane.dns.forward import parse_upstream
+            if not text.strip():
+                return None
+            parse_upstream(text)
+            return text.strip()
         if name == "account_id" and not (len(text) == 12 and text.isdigit()):
             raise ValueError(value)
         return text

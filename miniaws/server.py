@@ -22,6 +22,7 @@ from miniaws import __version__
 from miniaws.config import Config
 from miniaws.core.auth import SigV4Verifier
 from miniaws.core.clock import Clock, make_clock
+from miniaws.dataplane.dns.forward import Forwarder
 from miniaws.dataplane.dns.server import DnsServer
 from miniaws.dataplane.edge.server import EdgeServer
 from miniaws.dataplane.health import HealthChecker
@@ -75,6 +76,12 @@ def build_services(config: Config, clock: Clock, journal: Journal, blobs: BlobSt
     # and their targets' health clear its cached answers
     route53.resolver.external.append(elbv2)
     elbv2.on_change(route53.resolver.invalidate)
+    # CloudFront reads S3 origins, resolves origin names and runs Lambda@Edge functions in-process; its
+    # distributions' names (and Route 53 aliases to them, zone Z2FDTNDATAQYW2) answer from the DNS server too
+    cloudfront = CloudFrontService(config, clock, journal, s3=S3Origin(s3), dns=route53.resolver.handle,
+                                   functions=functions)
+    route53.resolver.external.append(cloudfront)
+    cloudfront.on_change(route53.resolver.invalidate)
     services: list[Service] = [
         s3,
         StsService(config),
@@ -83,8 +90,7 @@ def build_services(config: Config, clock: Clock, journal: Journal, blobs: BlobSt
         sns,
         functions,
         route53,
-        # CloudFront reads S3 origins, resolves origin names and runs Lambda@Edge functions in-process
-        CloudFrontService(config, clock, journal, s3=S3Origin(s3), dns=route53.resolver.handle, functions=functions),
+        cloudfront,
         elbv2,
     ]
     return {svc.name: svc for svc in services}
@@ -145,7 +151,8 @@ class Server:
             await service.start()
         route53: Any = self.services.get("route53")
         if route53 is not None:
-            dns = DnsServer(route53.resolver.handle, self.config.host, self.config.dns_port)
+            forwarder = Forwarder(self.config.dns_forwarder) if self.config.dns_forwarder else None
+            dns = DnsServer(route53.resolver.handle, self.config.host, self.config.dns_port, forwarder)
             try:
                 await dns.start()
                 self.dns = dns

@@ -4,7 +4,8 @@ It answers from the Route 53 hosted zones: AA answers, NXDOMAIN vs NODATA with t
 section at its negative TTL (RFC 2308 §3), CNAME chains followed through our zones (RFC 1034 §4.3.2), wildcards
 (RFC 4592), referrals below NS cuts, Route 53 alias records, routing policies (policies.py) with health from the
 health monitor, EDNS0 (RFC 6891) with Client Subnet (RFC 7871), and TC when a UDP answer does not fit. Names in
-no zone are REFUSED: this is not an open resolver.
+no zone (and owned by no other service: load balancers, distributions) are REFUSED: this is not an open
+resolver; with `dns_forwarder` set, the listeners forward what the resolver REFUSED (forward.py).
 
 Packed answers are cached. Answers that do not depend on the client are cached by the question bytes and EDNS
 shape; policy answers are cached per (question, chosen record sets), so a weighted name costs one random draw and
@@ -25,7 +26,8 @@ from miniaws.dataplane.dns import wire
 from miniaws.dataplane.dns.locations import Location, Locations
 from miniaws.dataplane.dns.policies import Chooser, compile_choice
 from miniaws.services.route53.models import HostedZone, RecordSet, Route53Store
-from miniaws.services.route53.names import WILDCARD_LABEL, from_labels, label_text, parent, to_labels
+from miniaws.services.route53.names import (WILDCARD_LABEL, alias_target_name, from_labels, label_text, parent,
+                                            to_labels)
 from miniaws.services.route53.records import TYPE_CODES, TYPE_NAMES
 
 #: CNAME and alias hops followed before giving up (a loop, or a chain no client should need)
@@ -134,7 +136,7 @@ class Resolver:
         #: compiled policy choosers by (id of a record set list, alias depth); valid until the next invalidate
         self._choosers: dict[tuple[int, int], Chooser] = {}
         self.stats = {"queries": 0, "hits": 0}
-        #: answer names outside the hosted zones (the composition root adds the load balancers)
+        #: answer names outside the hosted zones (the composition root adds load balancers and distributions)
         self.external: list[ExternalNames] = []
 
     def invalidate(self) -> None:
@@ -346,7 +348,8 @@ class Resolver:
         assert alias is not None
         target_zone = self.store.zones.get(alias.hosted_zone_id)
         if target_zone is None and depth < MAX_ALIAS_DEPTH:
-            found = self._external(alias.dns_name, TYPE_CODES[rrset.type])  # a load balancer's name
+            # a load balancer's or a distribution's name
+            found = self._external(alias_target_name(alias.hosted_zone_id, alias.dns_name), TYPE_CODES[rrset.type])
             if found is not None:
                 out.answer.extend((owner, code, ttl, rd) for _, code, ttl, rd in found.answer)
                 return [rd for _, _, _, rd in found.answer]
@@ -365,7 +368,8 @@ class Resolver:
             # EvaluateTargetHealth: the alias is healthy when some record set it points at is
             target_zone = self.store.zones.get(alias.hosted_zone_id)
             if target_zone is None:
-                return any(e.healthy(alias.dns_name) for e in self.external if e.addresses(alias.dns_name) is not None)
+                name = alias_target_name(alias.hosted_zone_id, alias.dns_name)
+                return any(e.healthy(name) for e in self.external if e.addresses(name) is not None)
             sets = target_zone.by_name.get(alias.dns_name, {}).get(rrset.type)
             if not sets:
                 return False

@@ -4,15 +4,22 @@ UDP answers each datagram inside `datagram_received`, so nothing queues between 
 rather than buffered when the socket cannot keep up. TCP uses the 2-byte length prefix of RFC 1035 §4.2.2,
 answers pipelined queries in order (RFC 7766 §6.2.1), stops reading while the peer is not reading its answers,
 closes idle connections, and caps how many connections may be open at once.
+
+With a forwarder (`dns_forwarder`), a query the resolver REFUSED (not in our zones) is forwarded instead and
+answered when the upstream answers (forward.py); over TCP the answers still go out in query order.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import errno
+import functools
 import logging
 import socket
+from collections import deque
 from collections.abc import Callable
+
+from miniaws.dataplane.dns.forward import Forwarder, is_refused
 
 log = logging.getLogger("miniaws.dns")
 
@@ -26,8 +33,9 @@ _PORT_ATTEMPTS = 20
 
 
 class _Udp(asyncio.DatagramProtocol):
-    def __init__(self, handle: Handler) -> None:
+    def __init__(self, handle: Handler, forwarder: Forwarder | None = None) -> None:
         self.handle = handle
+        self.forwarder = forwarder
         self.transport: asyncio.DatagramTransport | None = None
         #: the transport's send buffer is over its high-water mark: drop replies instead of queueing them
         self.paused = False
@@ -47,8 +55,15 @@ class _Udp(asyncio.DatagramProtocol):
         except Exception:  # a resolver bug must cost one query, not the listener
             log.exception("DNS query from %s failed", addr[0])
             return
+        if self.forwarder is not None and is_refused(reply):
+            self.forwarder.submit(data, False, lambda answer: self._send(answer, addr))
+            return
+        if reply is not None:
+            self._send(reply, addr)
+
+    def _send(self, reply: bytes, addr: tuple[str, int]) -> None:
         transport = self.transport
-        if reply is not None and transport is not None and not self.paused:
+        if transport is not None and not self.paused and not transport.is_closing():
             transport.sendto(reply, addr)
 
     def error_received(self, exc: Exception) -> None:
@@ -63,6 +78,8 @@ class _Tcp(asyncio.Protocol):
         self.buffer = bytearray()
         self.peer = ""
         self.idle: asyncio.TimerHandle | None = None
+        #: answers not yet written, in query order, while a forwarded one is pending (None: still waiting)
+        self.pending: deque[list[bytes | None]] = deque()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -107,7 +124,24 @@ class _Tcp(asyncio.Protocol):
                 # a message we drop (a response, a runt) means the peer is not speaking DNS to us: hang up
                 transport.close()
                 return
-            transport.write(len(reply).to_bytes(2, "big") + reply)
+            forwarder = self.server.forwarder
+            if forwarder is not None and is_refused(reply):
+                slot: list[bytes | None] = [None]
+                self.pending.append(slot)
+                forwarder.submit(message, True, functools.partial(self._fill, slot))
+            elif self.pending:
+                self.pending.append([reply])
+            else:
+                transport.write(len(reply).to_bytes(2, "big") + reply)
+
+    def _fill(self, slot: list[bytes | None], answer: bytes) -> None:
+        slot[0] = answer
+        transport = self.transport
+        while self.pending and self.pending[0][0] is not None:
+            ready = self.pending.popleft()[0]
+            assert ready is not None
+            if transport is not None and not transport.is_closing():
+                transport.write(len(ready).to_bytes(2, "big") + ready)
 
     # flow control: a client that does not read its answers stops being read
     def pause_writing(self) -> None:
@@ -122,8 +156,10 @@ class _Tcp(asyncio.Protocol):
 class DnsServer:
     """The DNS listeners on one host and port (UDP and TCP share the port number)."""
 
-    def __init__(self, handle: Handler, host: str, port: int) -> None:
+    def __init__(self, handle: Handler, host: str, port: int, forwarder: Forwarder | None = None) -> None:
         self.handle = handle
+        #: where queries for names outside our zones go; None: they are REFUSED
+        self.forwarder = forwarder
         self.host = host
         self.requested_port = port
         self.port = 0
@@ -148,7 +184,7 @@ class DnsServer:
                 continue
             with contextlib.suppress(OSError):
                 udp_sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 21)
-            udp, _ = await loop.create_datagram_endpoint(lambda: _Udp(self.handle), sock=udp_sock)
+            udp, _ = await loop.create_datagram_endpoint(lambda: _Udp(self.handle, self.forwarder), sock=udp_sock)
             tcp = await loop.create_server(lambda: _Tcp(self), sock=tcp_sock)
             self._udp, self._tcp, self.port = udp, tcp, port
             return
@@ -164,6 +200,8 @@ class DnsServer:
                     connection.transport.close()
             await self._tcp.wait_closed()
             self._tcp = None
+        if self.forwarder is not None:
+            await self.forwarder.close()
 
     def address(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host

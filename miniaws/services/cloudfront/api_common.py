@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import random
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 from miniaws.config import Config
@@ -116,6 +116,27 @@ class CloudFrontBase(Service):
     def reset(self) -> None:
         self.store.reset()
         self.edge.clear()
+
+    # -- DNS ------------------------------------------------------------------------------------------
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call `callback` when distributions come or go (DNS answers for their names depend on them)."""
+        self.store.watchers.append(callback)
+
+    def addresses(self, name: str) -> tuple[str, ...] | None:
+        """The addresses a distribution's domain name (`<id>.cloudfront.localhost.`) answers: the host the edge
+        listener is bound on (loopback when it listens on every interface); None for other names."""
+        suffix = DOMAIN_SUFFIX + "."
+        lowered = name.lower()
+        if not lowered.endswith(suffix) or lowered[:-len(suffix)].upper() not in self.store.distributions:
+            return None
+        host = self.config.host
+        return ("127.0.0.1",) if host in ("0.0.0.0", "") else ("::1",) if host == "::" else (host,)
+
+    def healthy(self, name: str) -> bool:
+        """EvaluateTargetHealth for an alias to a distribution: it exists and is enabled."""
+        suffix = DOMAIN_SUFFIX + "."
+        dist = self.store.distributions.get(name.lower()[:-len(suffix)].upper())
+        return dist is not None and dist.enabled
 
     # -- /_miniaws/cloudfront/<id>/stats ----------------------------------------------------------
     def internal(self, method: str, path: str, query: Mapping[str, str],

@@ -10,7 +10,7 @@ changed it and Deployed / Completed from the next read on (and after a restart),
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,12 +151,15 @@ class CloudFrontStore:
     tags: dict[str, dict[str, str]] = field(default_factory=dict)
     #: moves on every change (the edge compares it to know when to recompile)
     generation: int = 0
+    #: called when distributions come or go (DNS answers for their names depend on them)
+    watchers: list[Callable[[], None]] = field(default_factory=list)
 
     # -- distributions ---------------------------------------------------------------------------
     def put_distribution(self, dist: Distribution) -> None:
         self.distributions[dist.id] = dist
         self.journal.put(NS_DISTRIBUTION, dist.id, orjson.dumps(dist.record()))
         self.generation += 1
+        self._notify()
 
     def remove_distribution(self, dist: Distribution) -> None:
         del self.distributions[dist.id]
@@ -165,6 +168,11 @@ class CloudFrontStore:
             self.journal.delete(NS_INVALIDATION, f"{dist.id}/{inv.id}")
         self.set_tags(dist.arn, {})
         self.generation += 1
+        self._notify()
+
+    def _notify(self) -> None:
+        for watcher in self.watchers:
+            watcher()
 
     def distributions_of(self, account_id: str) -> list[Distribution]:
         return [d for d in self.distributions.values() if d.account_id == account_id]
@@ -226,6 +234,7 @@ class CloudFrontStore:
         for key, value in rows.get(NS_TAGS, ()):
             self.tags[key] = orjson.loads(value)
         self.generation += 1
+        self._notify()
 
     def reset(self) -> None:
         self.distributions.clear()
@@ -234,6 +243,7 @@ class CloudFrontStore:
         self.invalidations.clear()
         self.tags.clear()
         self.generation += 1
+        self._notify()
 
     def iter_behaviors(self, dist: Distribution) -> Iterator[dict[str, Any]]:
         """The default cache behaviour, then the ordered ones."""

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from miniaws.services.route53.errors import InvalidChangeBatch, InvalidInput, NoSuchHealthCheck
 from miniaws.services.route53.models import AliasTarget, HostedZone, RecordKey, RecordSet, Route53Store
-from miniaws.services.route53.names import WILDCARD_LABEL, BadName, canonical, is_subdomain
+from miniaws.services.route53.names import (CLOUDFRONT_SUFFIX, CLOUDFRONT_ZONE_ID, WILDCARD_LABEL, BadName,
+                                            alias_target_name, canonical, is_subdomain)
 from miniaws.services.route53.records import TYPES, BadRecord, parse_value
 
 if TYPE_CHECKING:
@@ -231,10 +232,17 @@ class _Batch:
                 f"{alias.hosted_zone_id}")
         if rrset.type in ("SOA", "NS"):
             return [f"{head}, but alias records of type {rrset.type} are not supported"]
+        if alias.hosted_zone_id == CLOUDFRONT_ZONE_ID:
+            # a distribution's domain name (`<id>.cloudfront.net` as on AWS, or miniaws's own name for it)
+            name = alias_target_name(alias.hosted_zone_id, alias.dns_name)
+            if rrset.type in ("A", "AAAA") and any(e.addresses(name) is not None for e in self.external):
+                return []
+            return [f"{head}, but the alias target name does not lie within the target zone"]
         target_zone = self.store.zones.get(alias.hosted_zone_id)
         if target_zone is None:
             # an alias to a load balancer names ELB's zone and the load balancer's DNS name
-            if rrset.type in ("A", "AAAA") and any(e.addresses(alias.dns_name) is not None for e in self.external):
+            if rrset.type in ("A", "AAAA") and not alias.dns_name.endswith(CLOUDFRONT_SUFFIX) \
+                    and any(e.addresses(alias.dns_name) is not None for e in self.external):
                 return []
             return [f"{head}, but the alias target zone does not exist"]
         if not is_subdomain(alias.dns_name, target_zone.name):

@@ -14,6 +14,20 @@ MAX_LABEL = 63
 MAX_NAME = 255
 WILDCARD_LABEL = "\\052"
 
+#: the hosted zone id every alias to a CloudFront distribution names (AWS's AliasTarget documentation)
+CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
+#: distributions' domain names here (`<id>.cloudfront.localhost.`) and as AWS writes them (`.cloudfront.net.`)
+CLOUDFRONT_SUFFIX = ".cloudfront.localhost."
+_CLOUDFRONT_AWS_SUFFIX = ".cloudfront.net."
+
+
+def alias_target_name(hosted_zone_id: str, dns_name: str) -> str:
+    """The name an alias target is looked up by: `<id>.cloudfront.net.` in CloudFront's zone means the
+    distribution's own `<id>.cloudfront.localhost.`; other names are themselves."""
+    if hosted_zone_id == CLOUDFRONT_ZONE_ID and dns_name.endswith(_CLOUDFRONT_AWS_SUFFIX):
+        return dns_name[:-len(_CLOUDFRONT_AWS_SUFFIX)] + CLOUDFRONT_SUFFIX
+    return dns_name
+
 
 class BadName(ValueError):
     """Text that is not a valid domain name (the message says why)."""
