@@ -11,7 +11,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
@@ -24,6 +23,7 @@ import pytest
 from botocore.config import Config as BotoConfig
 
 from tests.helpers.process import ServerProcess, start_server
+from tests.helpers.awscli import aws_executable as _aws_executable
 
 pytestmark = pytest.mark.subprocess
 
@@ -34,13 +34,6 @@ CLI_CHUNK = 8 * MIB
 
 
 # ------------------------------------------------------------------------------------------- fixtures
-def _aws_executable() -> str:
-    """The CLI installed next to this interpreter (the test venv), else the one on PATH."""
-    candidate = Path(sys.executable).parent / "aws"
-    found = str(candidate) if candidate.exists() else shutil.which("aws")
-    if found is None:
-        pytest.skip("the AWS CLI is not installed")
-    return found
 
 
 @pytest.fixture(scope="module")

@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.helpers.awscli import aws_executable as _aws
 
 pytestmark = pytest.mark.subprocess
-
-
-def _aws() -> str:
-    candidate = Path(sys.executable).parent / "aws"
-    found = str(candidate) if candidate.exists() else shutil.which("aws")
-    if found is None:
-        pytest.skip("the AWS CLI is not installed")
-    return found
 
 
 def test_cli_shorthand_distribution_and_invalidation(endpoint: str, tmp_path: Path) -> None:

@@ -5,22 +5,13 @@ from __future__ import annotations
 
 import base64
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tests.helpers.awscli import aws_executable as _aws
 
 pytestmark = pytest.mark.subprocess
-
-
-def _aws() -> str:
-    candidate = Path(sys.executable).parent / "aws"
-    found = str(candidate) if candidate.exists() else shutil.which("aws")
-    if found is None:
-        pytest.skip("the AWS CLI is not installed")
-    return found
 
 
 def test_cli_encrypt_decrypt_round_trip(endpoint: str, tmp_path: Path) -> None:

@@ -3,35 +3,21 @@ TestDNSAnswer — the CLI's own serializer and parser against ours."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.helpers.awscli import aws_executable as _aws
+from tests.helpers.awscli import cli_environment
 
 pytestmark = pytest.mark.subprocess
 
 
-def _aws() -> str:
-    candidate = Path(sys.executable).parent / "aws"
-    found = str(candidate) if candidate.exists() else shutil.which("aws")
-    if found is None:
-        pytest.skip("the AWS CLI is not installed")
-    return found
-
-
 @pytest.fixture
 def aws(endpoint: str, tmp_path: Path) -> Any:
-    home = tmp_path / "home"
-    home.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update({"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-                "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": str(home / "config"),
-                "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"), "AWS_PAGER": "", "HOME": str(home)})
+    env = cli_environment(endpoint, tmp_path / "home")
     exe = _aws()
 
     def run(*args: str) -> Any:

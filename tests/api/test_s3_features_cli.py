@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -23,6 +22,7 @@ import pytest
 from botocore.config import Config as BotoConfig
 
 from tests.helpers.process import ServerProcess, start_server
+from tests.helpers.awscli import aws_executable as _aws_executable
 
 pytestmark = pytest.mark.subprocess
 
@@ -32,12 +32,6 @@ ACCOUNT = "000000000000"  # the account of a non-numeric access key
 
 
 # ------------------------------------------------------------------------------------------- fixtures
-def _aws_executable() -> str:
-    candidate = Path(sys.executable).parent / "aws"
-    found = str(candidate) if candidate.exists() else shutil.which("aws")
-    if found is None:
-        pytest.skip("the AWS CLI is not installed")
-    return found
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -15,17 +13,10 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import make_client
+from tests.helpers.awscli import aws_executable as _aws
 
 pytestmark = pytest.mark.subprocess
 MIB = 1024 * 1024
-
-
-def _aws() -> str:
-    candidate = Path(sys.executable).parent / "aws"
-    found = str(candidate) if candidate.exists() else shutil.which("aws")
-    if found is None:
-        pytest.skip("the AWS CLI is not installed")
-    return found
 
 
 @pytest.fixture
