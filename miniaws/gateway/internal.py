@@ -4,6 +4,8 @@ GET  /_miniaws/health      (also GET /_localstack/health, GET /moto-api/health)
 POST /_miniaws/reset       (also POST /moto-api/reset, POST /_localstack/state/reset)
 GET  /_miniaws/metrics     one JSON object, a section per service that has a `metrics` method (see MetricsSource):
                            {"cloudfront": {"cache": …, "totals": …, "distributions": {id: counters}}}
+GET  /_miniaws/state       one JSON object, a section per service that has a `state` method (see StateSource):
+                           {"elbv2": {"LoadBalancers": {arn: {"Listeners": [{"Port": 80, "BoundPort": 10080, …}]}}}}
 *    /_miniaws/<service>/… (a service's own endpoints, when it has an `internal` method: see ServiceEndpoints)
 """
 from __future__ import annotations
@@ -22,6 +24,7 @@ INTERNAL_PREFIXES = ("/_miniaws/", "/_localstack/", "/moto-api/")
 _HEALTH_PATHS = {"/_miniaws/health", "/_localstack/health", "/moto-api/health"}
 _RESET_PATHS = {"/_miniaws/reset", "/moto-api/reset", "/_localstack/state/reset"}
 METRICS_PATH = "/_miniaws/metrics"
+STATE_PATH = "/_miniaws/state"
 
 
 @runtime_checkable
@@ -39,6 +42,14 @@ class MetricsSource(Protocol):
 
     def metrics(self) -> dict[str, Any]:
         """This service's counters as JSON-able values, under its name."""
+
+
+@runtime_checkable
+class StateSource(Protocol):
+    """A service with a section in GET /_miniaws/state (ELBv2's listener port mapping; others may add theirs)."""
+
+    def state(self) -> dict[str, Any]:
+        """An overview of this service's runtime state as JSON-able values, under its name."""
 
 
 class InternalApi:
@@ -69,6 +80,11 @@ class InternalApi:
                 return _json({"message": "use GET"}, 405)
             return _json({name: svc.metrics() for name, svc in sorted(self._services.items())
                           if isinstance(svc, MetricsSource) and callable(svc.metrics)}, 200)
+        if path == STATE_PATH:
+            if request.method not in ("GET", "HEAD"):
+                return _json({"message": "use GET"}, 405)
+            return _json({name: svc.state() for name, svc in sorted(self._services.items())
+                          if isinstance(svc, StateSource) and callable(svc.state)}, 200)
         if path.startswith("/_miniaws/"):
             name, _, rest = path[len("/_miniaws/"):].partition("/")
             service = self._services.get(name)

@@ -118,6 +118,11 @@ class LoadBalancerPlane:
         self.pools: dict[str, TargetPool] = {}
         self.metrics: dict[str, GroupMetrics] = {}
         self.elb_errors: dict[str, int] = {}
+        #: load balancer ARN → requests its listeners took, and its own 5XX answers by status code
+        self.lb_requests: dict[str, int] = {}
+        self.elb_codes: dict[str, dict[int, int]] = {}
+        #: load balancer ARN → its targets' answers by class (2XX…5XX)
+        self.target_codes: dict[str, dict[str, int]] = {}
         self._tables: dict[str, RouteTable] = {}
         self._generation = -1
         self._bound: dict[str, Bound] = {}
@@ -209,6 +214,9 @@ class LoadBalancerPlane:
         for arn in [a for a in self.pools if a not in self.store.target_groups]:
             self.pools.pop(arn).close()
             self.metrics.pop(arn, None)
+        for counters in (self.lb_requests, self.elb_errors, self.elb_codes, self.target_codes):
+            for arn in [a for a in counters if a not in self.store.load_balancers]:
+                del counters[arn]
         for key in [k for k in self._probed if k not in wanted]:
             self.checker.unregister(key)
             del self._probed[key]
@@ -385,7 +393,8 @@ class LoadBalancerPlane:
             bound.server = None
 
     # -- metrics --------------------------------------------------------------------------------------
-    def record(self, tg_arn: str, status: int, seconds: float) -> None:
+    def record(self, tg_arn: str, status: int, seconds: float | None, lb_arn: str = "") -> None:
+        """A target's answer: its class, and how long it took (None: no response time, e.g. a websocket)."""
         metrics = self.metrics.get(tg_arn)
         if metrics is None:
             metrics = self.metrics[tg_arn] = GroupMetrics()
@@ -393,10 +402,37 @@ class LoadBalancerPlane:
         bucket = f"{status // 100}XX"
         if bucket in metrics.codes:
             metrics.codes[bucket] += 1
-        metrics.times.append(seconds)
+        if seconds is not None:
+            metrics.times.append(seconds)
+        if lb_arn:
+            codes = self.target_codes.get(lb_arn)
+            if codes is None:
+                codes = self.target_codes[lb_arn] = {"2XX": 0, "3XX": 0, "4XX": 0, "5XX": 0}
+            if bucket in codes:
+                codes[bucket] += 1
 
-    def elb_error(self, lb_arn: str) -> None:
+    def elb_error(self, lb_arn: str, status: int = 502) -> None:
         self.elb_errors[lb_arn] = self.elb_errors.get(lb_arn, 0) + 1
+        codes = self.elb_codes.get(lb_arn)
+        if codes is None:
+            codes = self.elb_codes[lb_arn] = {}
+        codes[status] = codes.get(status, 0) + 1
+
+    def lb_request(self, lb_arn: str) -> None:
+        self.lb_requests[lb_arn] = self.lb_requests.get(lb_arn, 0) + 1
+
+    def lb_counters(self) -> dict[str, dict[str, Any]]:
+        """Per load balancer: requests, its targets' answers by class, its own 5XX answers and their 502/503/504
+        split (GET /_miniaws/metrics)."""
+        out = {}
+        for arn in self.store.load_balancers:
+            codes = self.elb_codes.get(arn, {})
+            targets = self.target_codes.get(arn, {})
+            out[arn] = {"RequestCount": self.lb_requests.get(arn, 0),
+                        **{f"HTTPCode_Target_{k}_Count": targets.get(k, 0) for k in ("2XX", "3XX", "4XX", "5XX")},
+                        "HTTPCode_ELB_5XX_Count": self.elb_errors.get(arn, 0),
+                        **{f"HTTPCode_ELB_{code}_Count": codes.get(code, 0) for code in (502, 503, 504)}}
+        return out
 
     def snapshot(self) -> dict[str, Any]:
         """Per load balancer and target group counters (GET /_miniaws/elbv2/metrics)."""

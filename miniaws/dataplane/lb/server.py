@@ -6,7 +6,9 @@ Proxying follows https://docs.aws.amazon.com/elasticloadbalancing/latest/applica
 client connected to, which is the bound port) and load-balancer-request-tracing.html (X-Amzn-Trace-Id: a new Root,
 or `Self` added to an incoming Root). Hop-by-hop headers are not forwarded. A target that refuses or breaks the
 connection is a 502, one that does not answer within the idle timeout a 504, no registered target a 503
-(load-balancer-troubleshooting.html); the load balancer's own answers never carry a traceback.
+(load-balancer-troubleshooting.html); the load balancer's own answers never carry a traceback. A WebSocket upgrade
+is opened to the target first, then accepted from the client, and messages are relayed both ways until either side
+closes (its close code is passed on).
 """
 from __future__ import annotations
 
@@ -40,6 +42,8 @@ MAX_LAMBDA_BODY = 1024 * 1024
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
                          "te", "trailer", "trailers", "transfer-encoding", "upgrade"})
 _DROP_RESPONSE = _HOP_BY_HOP | {"content-length"}
+_WS_HANDSHAKE = ("Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Extensions", "Sec-WebSocket-Protocol",
+                 "Sec-WebSocket-Accept")
 _TARGET_FAILURES = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, aiohttp.ClientResponseError,
                     ConnectionError)
 
@@ -84,6 +88,7 @@ class ListenerServer:
         table = self.plane.table(self.listener_arn)
         if table is None:  # the listener is being deleted
             return _reply(responses.error(503))
+        self.plane.lb_request(table.lb.arn)
         raw_host = request.headers.get("Host", "")
         host = raw_host.rsplit(":", 1)[0] if not raw_host.endswith("]") else raw_host
         path, _, query = request.raw_path.partition("?")
@@ -106,7 +111,7 @@ class ListenerServer:
             return await self._forward(request, table, action, facts, peer)
         except Exception:
             log.exception("load balancer request %s %s failed", request.method, request.raw_path)
-            self.plane.elb_error(table.lb.arn)
+            self.plane.elb_error(table.lb.arn, 502)
             return _reply(responses.error(502))
 
     async def _forward(self, request: web.BaseRequest, table: "RouteTable", action: "Action", facts: RequestFacts,
@@ -132,7 +137,7 @@ class ListenerServer:
                 sticky = pool.from_cookie(cookies.get(name))
             live = pool.choose(sticky)
         if tg_arn is None or pool is None or live is None:
-            plane.elb_error(table.lb.arn)
+            plane.elb_error(table.lb.arn, 503)
             return _reply(responses.error(503))
         if pool.stickiness == "lb_cookie":
             stick += _cookies("AWSALB", pool.cookie_for(live), pool.lb_cookie_seconds)
@@ -149,9 +154,11 @@ class ListenerServer:
             if live.draining:
                 pool.expire()
         if response.headers.get("Server") == responses.SERVER and response.status >= 500:
-            plane.elb_error(table.lb.arn)
+            plane.elb_error(table.lb.arn, response.status)
         else:
-            plane.record(tg_arn, response.status, time.perf_counter() - started)
+            # a websocket's lifetime is no response time
+            plane.record(tg_arn, response.status,
+                         None if response.status == 101 else time.perf_counter() - started, table.lb.arn)
         return response
 
     def _pick_group(self, action: "Action", cookie: str | None) -> str | None:
@@ -168,6 +175,8 @@ class ListenerServer:
     # -- ip and instance targets ------------------------------------------------------------------------
     async def _proxy(self, request: web.BaseRequest, table: "RouteTable", pool: TargetPool, live: LiveTarget,
                      facts: RequestFacts, peer: Any, stick: list[str]) -> web.StreamResponse:
+        if _wants_websocket(request):
+            return await self._proxy_websocket(request, table, pool, live, facts, peer, stick)
         headers = self._forward_headers(request, table, facts, peer)
         data: Any = None
         if request.body_exists:
@@ -223,6 +232,51 @@ class ListenerServer:
             log.debug("target %s:%d failed: %s", live.host, live.port, exc)
             return _reply(responses.error(502))
 
+    async def _proxy_websocket(self, request: web.BaseRequest, table: "RouteTable", pool: TargetPool,
+                               live: LiveTarget, facts: RequestFacts, peer: Any,
+                               stick: list[str]) -> web.StreamResponse:
+        """An upgrade to a websocket: open one to the target first (its failure is the usual 502/504), then
+        accept the client's and relay messages both ways until either side closes."""
+        headers = self._forward_headers(request, table, facts, peer)
+        for name in _WS_HANDSHAKE:  # the client session makes its own handshake
+            headers.popall(name, None)
+        offered = request.headers.get("Sec-WebSocket-Protocol", "")
+        protocols = [p.strip() for p in offered.split(",") if p.strip()]
+        url = URL(f"{'wss' if pool.protocol == 'HTTPS' else 'ws'}://{_netloc(live.host, live.port)}"
+                  f"{request.raw_path}", encoded=True)
+        try:
+            upstream = await asyncio.wait_for(self.plane.session.ws_connect(
+                url, headers=headers, protocols=protocols, ssl=False, max_msg_size=0, autoping=True,
+                autoclose=True), table.idle_timeout)
+        except asyncio.TimeoutError:
+            return _reply(responses.error(504))
+        except _TARGET_FAILURES as exc:  # a refused connection, or a target that does not upgrade
+            log.debug("target %s:%d refused the websocket: %s", live.host, live.port, exc)
+            return _reply(responses.error(502))
+        client = web.WebSocketResponse(protocols=(upstream.protocol,) if upstream.protocol else (),
+                                       max_msg_size=0, autoping=True)
+        for cookie in stick:
+            client.headers.add("Set-Cookie", cookie)
+        try:
+            await client.prepare(request)
+            relays = [asyncio.ensure_future(_relay(upstream, client)), asyncio.ensure_future(_relay(client, upstream))]
+            try:
+                await asyncio.wait(relays, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for relay in relays:
+                    relay.cancel()
+                await asyncio.gather(*relays, return_exceptions=True)
+            # pass on the close code of the side that closed first
+            code = (upstream.close_code if upstream.closed else client.close_code) or 1000
+            if code in (1005, 1006, 1015):  # reserved: never sent in a close frame
+                code = 1011 if code == 1006 else 1000
+            await client.close(code=code)
+            await upstream.close(code=code)
+            return client
+        finally:
+            if not upstream.closed:
+                await upstream.close()
+
     def _forward_headers(self, request: web.BaseRequest, table: "RouteTable", facts: RequestFacts,
                          peer: Any) -> CIMultiDict[str]:
         incoming = request.headers
@@ -275,6 +329,22 @@ class ListenerServer:
         for cookie in stick:
             out_headers.add("Set-Cookie", cookie)
         return web.Response(status=status, headers=out_headers, body=out)
+
+
+def _wants_websocket(request: web.BaseRequest) -> bool:
+    return (request.method == "GET" and request.headers.get("Upgrade", "").lower() == "websocket"
+            and "upgrade" in request.headers.get("Connection", "").lower())
+
+
+async def _relay(source: Any, sink: Any) -> None:
+    """Messages from one websocket to the other until `source` closes (or fails)."""
+    async for message in source:
+        if message.type == aiohttp.WSMsgType.TEXT:
+            await sink.send_str(message.data)
+        elif message.type == aiohttp.WSMsgType.BINARY:
+            await sink.send_bytes(message.data)
+        else:  # ERROR: the connection broke
+            break
 
 
 def _reply(reply: responses.Reply) -> web.Response:

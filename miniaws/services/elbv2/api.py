@@ -4,6 +4,9 @@ load balancers' DNS names for miniaws's DNS server and its endpoints under /_min
     GET listeners                           every listener: requested port, bound port and URL (or why not bound)
     GET certificate?LoadBalancerArn=…       the PEM certificate HTTPS listeners present (also ?Name=<lb name>)
     GET metrics                             per load balancer and target group counters and response times
+
+and sections in miniaws's aggregates: `metrics()` for GET /_miniaws/metrics (per load balancer and target group),
+`state()` for GET /_miniaws/state (each load balancer's listeners: requested port → bound port and URL).
 """
 from __future__ import annotations
 
@@ -68,6 +71,36 @@ class ElbV2Service(LoadBalancerOperations, ListenerOperations, TargetGroupOperat
                 return 404, {"message": "no such load balancer, or it has no HTTPS listener yet"}
             return 200, web.Response(text=lb.tls[0], content_type="application/x-pem-file")
         return 404, {"message": "use /_miniaws/elbv2/listeners, certificate?LoadBalancerArn=… or metrics"}
+
+    # -- /_miniaws/metrics and /_miniaws/state ---------------------------------------------------------
+    def metrics(self) -> dict[str, Any]:
+        """Per load balancer (requests, ELB 5XX and its 502/503/504 split) and per target group (requests,
+        per-target counts, response time p50/p99 in ms, target codes, healthy/unhealthy hosts)."""
+        snapshot = self.plane.snapshot()
+        groups: dict[str, Any] = {}
+        for arn, counters in snapshot["TargetGroups"].items():
+            tg = self.store.target_groups.get(arn)
+            groups[arn] = {"Name": tg.name if tg is not None else None,
+                           "LoadBalancerArns": self.store.load_balancers_of(arn), **counters}
+        lbs: dict[str, Any] = {}
+        for arn, counters in self.plane.lb_counters().items():
+            lb = self.store.load_balancers[arn]
+            used = sorted(a for a, g in groups.items() if arn in g["LoadBalancerArns"])
+            lbs[arn] = {"Name": lb.name, **counters, "TargetGroupArns": used}
+        return {"LoadBalancers": lbs, "TargetGroups": groups}
+
+    def state(self) -> dict[str, Any]:
+        """Each load balancer's listeners: the port asked for, the port bound and its URL (or why not bound)."""
+        lbs: dict[str, Any] = {}
+        for lb in sorted(self.store.load_balancers.values(), key=lambda b: (b.name, b.arn)):
+            lbs[lb.arn] = {"Name": lb.name, "DNSName": lb.dns_name, "Listeners": []}
+        for row in self.listener_table():
+            entry = lbs.get(row["LoadBalancerArn"])
+            if entry is None:
+                continue
+            listener = {k: v for k, v in row.items() if k not in ("LoadBalancerArn", "LoadBalancerName", "DNSName")}
+            entry["Listeners"].append(listener)
+        return {"Host": self.config.host, "PortOffset": self.config.lb_port_offset, "LoadBalancers": lbs}
 
     def _find(self, query: Mapping[str, str]) -> LoadBalancer | None:
         arn, name = query.get("LoadBalancerArn"), query.get("Name")
