@@ -178,7 +178,10 @@ def test_sigkill_during_sends_loses_no_acknowledged_message(tmp_path: Path, serv
     workers = [threading.Thread(target=produce, args=(i,)) for i in range(4)]
     for worker in workers:
         worker.start()
-    time.sleep(1.0)
+    # kill once real traffic is flowing (bounded), so sends and deletes are in flight at the crash
+    deadline = time.monotonic() + 10
+    while len(acked) < 40 and time.monotonic() < deadline:
+        time.sleep(0.01)
     server.stop(kill=True)
     stop.set()
     for worker in workers:
