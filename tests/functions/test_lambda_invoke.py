@@ -140,10 +140,14 @@ def test_reserved_concurrency_throttles(lam: Any, make_function: Callable[..., s
     # two environments run in parallel; a third concurrent call is throttled
     lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=2)
     results: list[Any] = []
+    # all three calls start together and each holds its environment for 2.5 s, so they overlap even on a
+    # loaded machine (0.8 s let a slow third thread start after the first two had finished)
+    start = threading.Barrier(3)
 
     def call() -> None:
+        start.wait(10)
         try:
-            results.append(lam.invoke(FunctionName=name, Payload=b'{"seconds": 0.8}')["StatusCode"])
+            results.append(lam.invoke(FunctionName=name, Payload=b'{"seconds": 2.5}')["StatusCode"])
         except ClientError as exc:
             results.append(exc.response["Error"]["Code"])
 
