@@ -65,6 +65,13 @@ class BlobStore:
             self._journal.after_commit(lambda: _unlink_quietly(path))
 
     # -- reading ----------------------------------------------------------------------------------
+    async def read_all(self, blob_id: str) -> bytes:
+        """A whole body: from memory, or read off the event loop (size and bytes in one worker call)."""
+        data = self._inline.get(blob_id)
+        if data is not None:
+            return data
+        return await asyncio.to_thread(self.path_of(blob_id).read_bytes)
+
     async def read(self, blob_id: str, offset: int, length: int) -> bytes:
         data = self._inline.get(blob_id)
         if data is not None:

@@ -71,6 +71,7 @@ async def test_blob_writer_and_garbage_collection(tmp_path: Path) -> None:
     big = await asyncio.to_thread(writer.finish_sync)
     assert blobs.path_of(big).read_bytes() == b"a" * 100
     assert await blobs.read(big, 10, 5) == b"aaaaa"
+    assert await blobs.read_all(big) == b"a" * 100 and await blobs.read_all(small) == b"tiny"
     orphan = blobs.open_writer()
     await asyncio.to_thread(orphan.write_sync, b"never committed")
     await journal.durable()

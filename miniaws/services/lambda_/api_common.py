@@ -88,10 +88,7 @@ class LambdaBase(Service):
         await self.runtime.stop()
 
     async def _read_blob(self, blob_id: str) -> bytes:
-        inline = self.blobs.inline(blob_id)
-        if inline is not None:
-            return inline
-        return await self.blobs.read(blob_id, 0, self.blobs.path_of(blob_id).stat().st_size)
+        return await self.blobs.read_all(blob_id)
 
     def internal(self, method: str, path: str, query: Mapping[str, str],
                  headers: Mapping[str, str]) -> tuple[int, Any]:
