@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 from aiohttp import web
-from multidict import CIMultiDict, CIMultiDictProxy
+from multidict import CIMultiDict
 
 from miniaws.config import Config
 from miniaws.core.auth import SigV4Verifier, VerifiedRequest
@@ -408,4 +408,4 @@ def _plain_error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"__type": code, "message": message}, status=status)
 
 
-__all__ = ["Gateway", "StreamingBody", "CIMultiDictProxy"]
+__all__ = ["Gateway", "StreamingBody"]

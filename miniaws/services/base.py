@@ -13,7 +13,7 @@ the AWS member names. Errors are raised as AwsError subclasses.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 from miniaws.core.context import RequestContext
@@ -79,5 +79,3 @@ class Service:
     def health(self) -> str:
         return "running"
 
-
-AsyncHandler = Callable[..., Awaitable[Any]]
