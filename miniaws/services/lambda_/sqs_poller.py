@@ -230,14 +230,19 @@ class SqsPoller:
         mapping = self.mapping
         records, payload = self._fit([sqs_record(m, mapping.source_arn, mapping.region) for m in batch])
         loop = asyncio.get_running_loop()
-        # a throttled batch is retried while its messages are still in flight (services-sqs-errorhandling.html)
-        give_up = loop.time() + self._visibility_timeout() / self.time_scale
+        received = loop.time()
+        give_up: float | None = None
         delay = THROTTLE_FIRST
         while True:
             try:
                 response, failed = await self.invoke(mapping, payload)
                 break
             except TooManyRequestsException:
+                # a throttled batch is retried while its messages are still in flight
+                # (services-sqs-errorhandling.html). The queue's attributes are read only now: building them
+                # walks every message, which per batch made draining a deep queue quadratic
+                if give_up is None:
+                    give_up = received + self._visibility_timeout() / self.time_scale
                 if loop.time() + delay >= give_up:
                     mapping.last_result = "PROBLEM: Function call throttled"
                     return

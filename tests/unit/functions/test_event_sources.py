@@ -320,3 +320,15 @@ async def test_stopping_inside_the_batching_window_hands_the_messages_back() -> 
     poller.stop()
     await settle(lambda: poller.pollers == 0)
     assert queue.handed_back == ["rh-0"] and function.batches == []
+
+
+async def test_an_unthrottled_batch_does_not_read_the_queue_attributes() -> None:
+    # building a queue's attributes walks every message: once per batch it made draining a deep queue quadratic
+    queue, function = FakeQueue(3), FakeFunction()
+    reads: list[str] = []
+    queue.queue_attributes = lambda arn: reads.append(arn) or queue.attributes  # type: ignore[method-assign]
+    poller = SqsPoller(mapping(batch_size=1), queue, function)
+    poller.start()
+    await settle(lambda: len(queue.deleted) == 3)
+    await poller.close()
+    assert reads == [] and len(function.batches) == 3
