@@ -53,6 +53,7 @@ def build_services(config: Config, clock: Clock, journal: Journal, blobs: BlobSt
     from miniaws.services.elbv2.api import ElbV2Service
     from miniaws.services.kms.api import KmsService
     from miniaws.services.lambda_.api import LambdaService
+    from miniaws.services.logs.api import LogsService
     from miniaws.services.route53.api import Route53Service
     from miniaws.services.s3.api import S3Service
     from miniaws.services.s3.origin import S3Origin
@@ -69,6 +70,9 @@ def build_services(config: Config, clock: Clock, journal: Journal, blobs: BlobSt
     # S3 event notifications go to queues, topics and functions in-process; SSE-KMS data keys come from KMS
     s3 = S3Service(config, clock, journal, blobs, queues=sqs, topics=sns, functions=functions, kms=kms)
     functions.connect(s3=s3, queues=sqs, topics=sns)
+    # function output goes to CloudWatch Logs (/aws/lambda/<name>): one store the Logs API reads
+    logs = LogsService(config, clock, journal)
+    functions.runtime.logs.attach(logs.store, config.account_id, config.region)
     checker = health or HealthChecker(clock)
     route53 = Route53Service(config, clock, journal, checker)
     elbv2 = ElbV2Service(config, clock, journal, checker, functions=functions)
@@ -89,6 +93,7 @@ def build_services(config: Config, clock: Clock, journal: Journal, blobs: BlobSt
         sqs,
         sns,
         functions,
+        logs,
         route53,
         cloudfront,
         elbv2,

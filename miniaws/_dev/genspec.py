@@ -65,6 +65,8 @@ OPERATIONS: dict[str, list[str]] = {
         "PublishLayerVersion", "GetLayerVersion", "ListLayers", "ListLayerVersions", "DeleteLayerVersion",
         "CreateEventSourceMapping", "GetEventSourceMapping", "ListEventSourceMappings", "UpdateEventSourceMapping",
         "DeleteEventSourceMapping",
+        "PutProvisionedConcurrencyConfig", "GetProvisionedConcurrencyConfig", "DeleteProvisionedConcurrencyConfig",
+        "ListProvisionedConcurrencyConfigs",
     ],
     "route53": [
         "CreateHostedZone", "GetHostedZone", "ListHostedZones", "ListHostedZonesByName", "DeleteHostedZone",
@@ -94,6 +96,12 @@ OPERATIONS: dict[str, list[str]] = {
         "CreateOriginAccessControl", "GetOriginAccessControl", "GetOriginAccessControlConfig",
         "UpdateOriginAccessControl", "DeleteOriginAccessControl", "ListOriginAccessControls",
         "CreateInvalidation", "GetInvalidation", "ListInvalidations",
+    ],
+    "logs": [
+        "CreateLogGroup", "DeleteLogGroup", "DescribeLogGroups", "CreateLogStream", "DeleteLogStream",
+        "DescribeLogStreams", "PutLogEvents", "GetLogEvents", "FilterLogEvents",
+        "PutRetentionPolicy", "DeleteRetentionPolicy", "TagResource", "UntagResource", "ListTagsForResource",
+        "TagLogGroup", "UntagLogGroup", "ListTagsLogGroup", "PutLogGroupDeletionProtection",
     ],
     "elbv2": [
         "CreateLoadBalancer", "DescribeLoadBalancers", "DeleteLoadBalancer", "DescribeLoadBalancerAttributes",

@@ -43,6 +43,8 @@ class Environment:
         self.spec = spec
         self.clock = clock
         self.state = State.STARTING
+        #: started for provisioned concurrency (AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency)
+        self.provisioned = False
         self.worker: Worker | None = None
         #: host:port of this environment's Runtime API (AWS_LAMBDA_RUNTIME_API)
         self.endpoint = ""

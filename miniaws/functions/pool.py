@@ -5,23 +5,34 @@ the concurrency the invocation may use: the function's reserved concurrency if i
 unreserved share (account limit minus all reservations), as Lambda does
 (https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html). Idle environments are reaped after the
 keep-warm period; environments of an old revision are retired when they come back.
+
+Provisioned concurrency (provisioned.py) comes first: an idle provisioned environment of the revision serves the
+invocation warm; beyond them, on-demand environments as before. Provisioned concurrency is carved out of the
+function's reserved concurrency, or out of the account's unreserved share, so on-demand invocations get what is left.
 """
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from miniaws.core.clock import Clock
 from miniaws.functions.environment import Environment, State
 from miniaws.functions.invocation import FunctionSpec, Throttled
+from miniaws.functions.provisioned import Provisioner
 
 log = logging.getLogger("miniaws.functions")
 
-Launcher = Callable[[FunctionSpec], Awaitable[Environment]]
+
+class Launcher(Protocol):
+    def __call__(self, spec: FunctionSpec, *, provisioned: bool = False) -> Awaitable[Environment]:
+        """Start one environment (AWS_LAMBDA_INITIALIZATION_TYPE on-demand, or provisioned-concurrency);
+        returns before its init completes."""
 
 
 class Pool:
-    def __init__(self, launch: Launcher, clock: Clock, keep_warm_seconds: float, account_limit: int) -> None:
+    def __init__(self, launch: Launcher, clock: Clock, keep_warm_seconds: float, account_limit: int,
+                 init_timeout: Callable[[FunctionSpec], float] = lambda spec: 10.0) -> None:
         self._launch = launch
         self.clock = clock
         self.keep_warm_seconds = keep_warm_seconds
@@ -31,9 +42,12 @@ class Pool:
         self._all: set[Environment] = set()
         #: the revision each function version currently runs: spec.key by (function arn, version)
         self._current: dict[tuple[str, str], str] = {}
-        #: in-flight invocations per function arn, and of unreserved functions account-wide
+        #: in-flight invocations per function arn (on provisioned environments too), of those on provisioned
+        #: environments, and on-demand ones of unreserved functions account-wide
         self._busy: dict[str, int] = {}
+        self._provisioned_busy: dict[str, int] = {}
         self._unreserved_busy = 0
+        self.provisioner = Provisioner(lambda spec: launch(spec, provisioned=True), init_timeout)
         #: reserved concurrency per function arn (absent: unreserved)
         self.reserved: dict[str, int] = {}
 
@@ -53,33 +67,45 @@ class Pool:
             return sum(self._busy.values())
         return self._busy.get(function_arn, 0)
 
-    def _admit(self, spec: FunctionSpec) -> None:
+    def _carved_unreserved(self) -> int:
+        """Provisioned concurrency of functions without a reservation: taken from the unreserved share."""
+        carved = self.provisioner.carved
+        return sum(n for arn, n in carved.items() if arn not in self.reserved) if carved else 0
+
+    def _admit(self, spec: FunctionSpec, provisioned: bool) -> None:
         arn = spec.function_arn
-        reserved = self.reserved.get(arn)
         busy = self._busy.get(arn, 0)
-        if reserved is not None:
-            if busy >= reserved:
-                raise Throttled("ReservedFunctionConcurrentInvocationLimitExceeded")
-        elif self._unreserved_busy >= self.unreserved_limit:
-            raise Throttled("ConcurrentInvocationLimitExceeded")
+        if provisioned:
+            self._provisioned_busy[arn] = self._provisioned_busy.get(arn, 0) + 1
         else:
-            self._unreserved_busy += 1
+            reserved = self.reserved.get(arn)
+            on_demand = busy - self._provisioned_busy.get(arn, 0)
+            if reserved is not None:
+                if on_demand >= reserved - self.provisioner.carved.get(arn, 0):
+                    raise Throttled("ReservedFunctionConcurrentInvocationLimitExceeded")
+            elif self._unreserved_busy >= self.unreserved_limit - self._carved_unreserved():
+                raise Throttled("ConcurrentInvocationLimitExceeded")
+            else:
+                self._unreserved_busy += 1
         self._busy[arn] = busy + 1
 
-    def _leave(self, spec: FunctionSpec) -> None:
+    def _leave(self, spec: FunctionSpec, provisioned: bool) -> None:
         arn = spec.function_arn
-        count = self._busy.get(arn, 0) - 1
-        if count > 0:
-            self._busy[arn] = count
-        else:
-            self._busy.pop(arn, None)
-        if arn not in self.reserved:
+        _decrement(self._busy, arn)
+        if provisioned:
+            _decrement(self._provisioned_busy, arn)
+        elif arn not in self.reserved:
             self._unreserved_busy = max(0, self._unreserved_busy - 1)
 
     # -- environments ---------------------------------------------------------------------------
     async def acquire(self, spec: FunctionSpec) -> tuple[Environment, bool]:
         """(environment, cold) for one invocation; raises Throttled. The caller must `release` it."""
-        self._admit(spec)
+        if self.provisioner.active:
+            provisioned = self.provisioner.take(spec)
+            if provisioned is not None:
+                self._admit(spec, True)
+                return provisioned, False
+        self._admit(spec, False)
         try:
             self._note_revision(spec)
             idle = self._idle.get(spec.key)
@@ -91,13 +117,17 @@ class Pool:
             self._all.add(env)
             return env, True
         except BaseException:
-            self._leave(spec)
+            self._leave(spec, False)
             raise
 
     def release(self, env: Environment) -> None:
         """The invocation is over: keep the environment warm, or stop it (stale revision, stopped, keep-warm 0)."""
-        self._leave(env.spec)
+        self._leave(env.spec, env.provisioned)
         env.released()
+        if env.provisioned:
+            if not self.provisioner.give_back(env):
+                self._discard(env)
+            return
         current = self._current.get((env.spec.function_arn, env.spec.version))
         if env.state is not State.READY or current != env.spec.key or self.keep_warm_seconds <= 0:
             self._discard(env)
@@ -148,7 +178,9 @@ class Pool:
             env.stop()
 
     def environments(self, spec_key: str | None = None) -> list[Environment]:
-        return [e for e in self._all if spec_key is None or e.spec.key == spec_key]
+        """Every live environment, on-demand and provisioned (of one revision if given)."""
+        envs = list(self._all) + self.provisioner.environments()
+        return [e for e in envs if spec_key is None or e.spec.key == spec_key]
 
     def idle_count(self, spec_key: str) -> int:
         return len(self._idle.get(spec_key, ()))
@@ -159,4 +191,12 @@ class Pool:
         self._current.clear()
         for env in envs:
             self._discard(env)
-        return envs
+        return envs + self.provisioner.stop_all()
+
+
+def _decrement(counts: dict[str, int], key: str) -> None:
+    count = counts.get(key, 0) - 1
+    if count > 0:
+        counts[key] = count
+    else:
+        counts.pop(key, None)

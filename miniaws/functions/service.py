@@ -1,7 +1,8 @@
 """The function runtime's front: invoke a function version synchronously or queue an Event invocation.
 
-`FunctionRuntime.invoke` takes an environment from the pool (warm, or a cold start it launches: code unpacked,
-Runtime API listener opened, worker spawned through the executor, Init Duration measured), hands it the event,
+`FunctionRuntime.invoke` takes an environment from the pool (warm — provisioned concurrency first —, or a cold start
+it launches: code unpacked, Runtime API listener opened, worker spawned through the executor, Init Duration
+measured), hands it the event,
 waits for the outcome under the function's timeout (a timeout kills the environment), and writes the
 START/END/REPORT lines around the worker's output. It knows nothing about the Lambda API's models: the Lambda
 service passes a FunctionSpec and turns the result into Invoke's wire shape.
@@ -30,6 +31,7 @@ from miniaws.functions.executor import Executor, Launch, python_command
 from miniaws.functions.invocation import FunctionSpec, Invocation, Outcome
 from miniaws.functions.logs import LogStore
 from miniaws.functions.pool import Pool
+from miniaws.functions.provisioned import Allocation
 
 log = logging.getLogger("miniaws.functions")
 
@@ -86,7 +88,8 @@ class FunctionRuntime:
         self.api = RuntimeApi()
         self._open_api = open_runtime_api or self.api.open
         self._close_api = close_runtime_api or self.api.close
-        self.pool = Pool(self.launch, clock, self.settings.keep_warm_seconds, self.settings.account_concurrency)
+        self.pool = Pool(self.launch, clock, self.settings.keep_warm_seconds, self.settings.account_concurrency,
+                         provisioned_init_timeout)
         #: per environment: output received since its current invocation started (or since init)
         self._output: dict[str, bytearray] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -107,6 +110,8 @@ class FunctionRuntime:
                 await self._reaper
             self._reaper = None
         envs = self.pool.stop_all()
+        # provisioned environments still being launched are stopped as their launch returns
+        envs += await self.pool.provisioner.settle(timeout=5.0)
         # wait for every worker to be reaped: no zombies survive miniaws
         waits = [env.worker.wait() for env in envs if env.worker is not None]
         if waits:
@@ -123,6 +128,18 @@ class FunctionRuntime:
     def retire(self, function_arn: str, version: str | None = None) -> None:
         self.pool.retire(function_arn, version)
 
+    # -- provisioned concurrency ----------------------------------------------------------------
+    def provision(self, allocation_id: str, spec: FunctionSpec, count: int) -> Allocation:
+        """Keep `count` environments of `spec` initialised and warm under `allocation_id` (one provisioned
+        concurrency configuration); starts or stops environments in the background to get there."""
+        return self.pool.provisioner.put(allocation_id, spec, count)
+
+    def deprovision(self, allocation_id: str) -> None:
+        self.pool.provisioner.remove(allocation_id)
+
+    def allocation(self, allocation_id: str) -> Allocation | None:
+        return self.pool.provisioner.get(allocation_id)
+
     async def _reap_forever(self) -> None:
         period = max(0.05, min(self.settings.keep_warm_seconds / 2, 30.0)) / self.settings.time_scale
         while True:
@@ -132,14 +149,16 @@ class FunctionRuntime:
                 log.debug("reaped %d idle execution environments", stopped)
 
     # -- launching ------------------------------------------------------------------------------
-    async def launch(self, spec: FunctionSpec) -> Environment:
-        """A cold start: a new environment whose worker is spawned; returns before init completes."""
+    async def launch(self, spec: FunctionSpec, *, provisioned: bool = False) -> Environment:
+        """A new environment whose worker is spawned (a cold start, or one for provisioned concurrency); returns
+        before init completes."""
         if self.settings.cold_start_delay_ms > 0:
             # simulated provisioning (config): AWS does not count it in Init Duration either
             await asyncio.sleep(self.settings.cold_start_delay_ms / 1000.0)
         code_dir = await self.code.path(spec.code_blob)
         opt_dir = await self.code.layers_path(spec.layer_blobs)
         env = Environment(f"{hex_id(8)}", spec, self.clock, self._on_output)
+        env.provisioned = provisioned
         self._output[env.id] = bytearray()
         try:
             env.endpoint = await self._open_api(env)
@@ -162,7 +181,7 @@ class FunctionRuntime:
         return env
 
     def _launch_for(self, spec: FunctionSpec, env: Environment, code_dir: Path, opt_dir: Path | None) -> Launch:
-        stream = f"{time.strftime('%Y/%m/%d', time.gmtime())}/[{spec.version}]{env.id}"
+        stream = self.logs.open(spec, env.id)
         access_key, secret = self.settings.credentials
         variables = {
             "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
@@ -171,7 +190,8 @@ class FunctionRuntime:
             "_HANDLER": spec.handler, "AWS_LAMBDA_RUNTIME_API": env.endpoint,
             "AWS_LAMBDA_FUNCTION_NAME": spec.function_name, "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb), "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
-            "AWS_LAMBDA_LOG_STREAM_NAME": stream, "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "provisioned-concurrency" if env.provisioned else "on-demand",
             "AWS_REGION": spec.region, "AWS_DEFAULT_REGION": spec.region,
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
             # a 12-digit access key selects that account in miniaws, so calls from inside land in the
@@ -225,8 +245,9 @@ class FunctionRuntime:
     def _forget(self, env: Environment) -> None:
         leftover = self._take_output(env)
         if leftover:
-            self.logs.append(env.spec.log_group, env.id, leftover)
+            self.logs.write(env.spec, env.id, leftover)
         self._output.pop(env.id, None)
+        self.logs.close(env.id)
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -261,7 +282,7 @@ class FunctionRuntime:
         spec = env.spec
         init_output = self._take_output(env)
         if init_output:
-            self.logs.append(spec.log_group, env.id, init_output)
+            self.logs.write(spec, env.id, init_output)
         deadline_ms = int((time.time() + spec.timeout_s) * 1000)
         invocation = Invocation(rid, payload, invoked_arn, deadline_ms, _trace_id(), client_context)
         env.start_invocation(invocation)
@@ -298,7 +319,7 @@ class FunctionRuntime:
         text = (fmt.start_line(rid, spec.version) + body + fmt.end_line(rid)
                 + fmt.report_line(rid, duration_ms, spec.memory_mb, max_memory, init_ms, status,
                                   outcome.error_type if status == "error" else None))
-        self.logs.append(spec.log_group, env.id, text)
+        self.logs.write(spec, env.id, text)
         return InvokeResult(rid, outcome, text, cold, init_ms, duration_ms, max_memory)
 
     async def _watch(self, env: Environment, invocation: Invocation) -> Outcome:
@@ -346,8 +367,14 @@ class FunctionRuntime:
         init_ms = (self.clock.monotonic() - env.created) * 1000.0
         text = (self._take_output(env) + fmt.start_line(rid, spec.version) + fmt.end_line(rid)
                 + fmt.report_line(rid, 0.0, spec.memory_mb, 0, init_ms, "error", failure.error_type))
-        self.logs.append(spec.log_group, env.id, text)
+        self.logs.write(spec, env.id, text)
         return InvokeResult(rid, failure, text, True, init_ms)
+
+
+def provisioned_init_timeout(spec: FunctionSpec) -> float:
+    """AWS retries an on-demand init that exceeds 10 s; provisioned concurrency initialises ahead of any invocation
+    and may take up to the function's timeout (whichever is longer)."""
+    return max(INIT_TIMEOUT_SECONDS, float(spec.timeout_s))
 
 
 def _out_of_memory() -> Outcome:

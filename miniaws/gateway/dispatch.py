@@ -40,6 +40,7 @@ _UNKNOWN_KEY_ERRORS: dict[str, type[AwsError]] = {
     "sts": InvalidClientTokenId, "sns": InvalidClientTokenId, "elbv2": InvalidClientTokenId,
     "route53": InvalidClientTokenId, "cloudfront": InvalidClientTokenId,
     "sqs": UnrecognizedClientException, "kms": UnrecognizedClientException, "lambda": UnrecognizedClientException,
+    "logs": UnrecognizedClientException,
 }
 
 

@@ -157,6 +157,21 @@ SPEC: dict[str, Any] = {
             },
             'input': {'shape': 'DeleteLayerVersionRequest'},
         },
+        'DeleteProvisionedConcurrencyConfig': {
+            'errors': [
+                'InvalidParameterValueException',
+                'ResourceConflictException',
+                'ResourceNotFoundException',
+                'ServiceException',
+                'TooManyRequestsException',
+            ],
+            'http': {
+                'method': 'DELETE',
+                'requestUri': '/2019-09-30/functions/{FunctionName}/provisioned-concurrency',
+                'responseCode': 204,
+            },
+            'input': {'shape': 'DeleteProvisionedConcurrencyConfigRequest'},
+        },
         'GetAccountSettings': {
             'errors': ['ServiceException', 'TooManyRequestsException'],
             'http': {'method': 'GET', 'requestUri': '/2016-08-19/account-settings', 'responseCode': 200},
@@ -268,6 +283,22 @@ SPEC: dict[str, Any] = {
             'input': {'shape': 'GetLayerVersionRequest'},
             'output': {'shape': 'GetLayerVersionResponse'},
         },
+        'GetProvisionedConcurrencyConfig': {
+            'errors': [
+                'InvalidParameterValueException',
+                'ProvisionedConcurrencyConfigNotFoundException',
+                'ResourceNotFoundException',
+                'ServiceException',
+                'TooManyRequestsException',
+            ],
+            'http': {
+                'method': 'GET',
+                'requestUri': '/2019-09-30/functions/{FunctionName}/provisioned-concurrency',
+                'responseCode': 200,
+            },
+            'input': {'shape': 'GetProvisionedConcurrencyConfigRequest'},
+            'output': {'shape': 'GetProvisionedConcurrencyConfigResponse'},
+        },
         'Invoke': {
             'errors': [
                 'CodeArtifactUserDeletedException',
@@ -377,6 +408,21 @@ SPEC: dict[str, Any] = {
             'input': {'shape': 'ListLayersRequest'},
             'output': {'shape': 'ListLayersResponse'},
         },
+        'ListProvisionedConcurrencyConfigs': {
+            'errors': [
+                'InvalidParameterValueException',
+                'ResourceNotFoundException',
+                'ServiceException',
+                'TooManyRequestsException',
+            ],
+            'http': {
+                'method': 'GET',
+                'requestUri': '/2019-09-30/functions/{FunctionName}/provisioned-concurrency?List=ALL',
+                'responseCode': 200,
+            },
+            'input': {'shape': 'ListProvisionedConcurrencyConfigsRequest'},
+            'output': {'shape': 'ListProvisionedConcurrencyConfigsResponse'},
+        },
         'ListTags': {
             'errors': [
                 'InvalidParameterValueException',
@@ -469,6 +515,22 @@ SPEC: dict[str, Any] = {
             },
             'input': {'shape': 'PutFunctionEventInvokeConfigRequest'},
             'output': {'shape': 'FunctionEventInvokeConfig'},
+        },
+        'PutProvisionedConcurrencyConfig': {
+            'errors': [
+                'InvalidParameterValueException',
+                'ResourceConflictException',
+                'ResourceNotFoundException',
+                'ServiceException',
+                'TooManyRequestsException',
+            ],
+            'http': {
+                'method': 'PUT',
+                'requestUri': '/2019-09-30/functions/{FunctionName}/provisioned-concurrency',
+                'responseCode': 202,
+            },
+            'input': {'shape': 'PutProvisionedConcurrencyConfigRequest'},
+            'output': {'shape': 'PutProvisionedConcurrencyConfigResponse'},
         },
         'TagResource': {
             'errors': [
@@ -1221,6 +1283,14 @@ SPEC: dict[str, Any] = {
             'required': ['LayerName', 'VersionNumber'],
             'type': 'structure',
         },
+        'DeleteProvisionedConcurrencyConfigRequest': {
+            'members': {
+                'FunctionName': {'location': 'uri', 'locationName': 'FunctionName', 'shape': 'FunctionName'},
+                'Qualifier': {'location': 'querystring', 'locationName': 'Qualifier', 'shape': 'Qualifier'},
+            },
+            'required': ['FunctionName', 'Qualifier'],
+            'type': 'structure',
+        },
         'Description': {'max': 256, 'min': 0, 'type': 'string'},
         'DestinationArn': {
             'max': 350,
@@ -1705,6 +1775,25 @@ SPEC: dict[str, Any] = {
             },
             'type': 'structure',
         },
+        'GetProvisionedConcurrencyConfigRequest': {
+            'members': {
+                'FunctionName': {'location': 'uri', 'locationName': 'FunctionName', 'shape': 'FunctionName'},
+                'Qualifier': {'location': 'querystring', 'locationName': 'Qualifier', 'shape': 'Qualifier'},
+            },
+            'required': ['FunctionName', 'Qualifier'],
+            'type': 'structure',
+        },
+        'GetProvisionedConcurrencyConfigResponse': {
+            'members': {
+                'AllocatedProvisionedConcurrentExecutions': {'shape': 'NonNegativeInteger'},
+                'AvailableProvisionedConcurrentExecutions': {'shape': 'NonNegativeInteger'},
+                'LastModified': {'shape': 'Timestamp'},
+                'RequestedProvisionedConcurrentExecutions': {'shape': 'PositiveInteger'},
+                'Status': {'shape': 'ProvisionedConcurrencyStatusEnum'},
+                'StatusReason': {'shape': 'String'},
+            },
+            'type': 'structure',
+        },
         'Handler': {'max': 128, 'min': 0, 'pattern': '[^\\s]+', 'type': 'string'},
         'ImageConfig': {
             'members': {
@@ -2147,6 +2236,26 @@ SPEC: dict[str, Any] = {
             'members': {'Layers': {'shape': 'LayersList'}, 'NextMarker': {'shape': 'String'}},
             'type': 'structure',
         },
+        'ListProvisionedConcurrencyConfigsRequest': {
+            'members': {
+                'FunctionName': {'location': 'uri', 'locationName': 'FunctionName', 'shape': 'FunctionName'},
+                'Marker': {'location': 'querystring', 'locationName': 'Marker', 'shape': 'String'},
+                'MaxItems': {
+                    'location': 'querystring',
+                    'locationName': 'MaxItems',
+                    'shape': 'MaxProvisionedConcurrencyConfigListItems',
+                },
+            },
+            'required': ['FunctionName'],
+            'type': 'structure',
+        },
+        'ListProvisionedConcurrencyConfigsResponse': {
+            'members': {
+                'NextMarker': {'shape': 'String'},
+                'ProvisionedConcurrencyConfigs': {'shape': 'ProvisionedConcurrencyConfigList'},
+            },
+            'type': 'structure',
+        },
         'ListTagsRequest': {
             'members': {
                 'Resource': {'location': 'uri', 'locationName': 'Resource', 'shape': 'TaggableResource'},
@@ -2194,6 +2303,7 @@ SPEC: dict[str, Any] = {
         },
         'MaxLayerListItems': {'max': 50, 'min': 1, 'type': 'integer'},
         'MaxListItems': {'max': 10000, 'min': 1, 'type': 'integer'},
+        'MaxProvisionedConcurrencyConfigListItems': {'max': 50, 'min': 1, 'type': 'integer'},
         'MaximumBatchingWindowInSeconds': {'max': 300, 'min': 0, 'type': 'integer'},
         'MaximumConcurrency': {'max': 1000, 'min': 2, 'type': 'integer'},
         'MaximumEventAgeInSeconds': {'max': 21600, 'min': 60, 'type': 'integer'},
@@ -2227,6 +2337,7 @@ SPEC: dict[str, Any] = {
             'members': {'Message': {'shape': 'String'}, 'Type': {'shape': 'String'}},
             'type': 'structure',
         },
+        'NonNegativeInteger': {'min': 0, 'type': 'integer'},
         'NullableBoolean': {'type': 'boolean'},
         'NumericLatestPublishedOrAliasQualifier': {
             'max': 128,
@@ -2240,12 +2351,36 @@ SPEC: dict[str, Any] = {
         'ParallelizationFactor': {'max': 10, 'min': 1, 'type': 'integer'},
         'Pattern': {'max': 4096, 'min': 0, 'pattern': '[\\s\\S]*', 'type': 'string'},
         'PerExecutionEnvironmentMaxConcurrency': {'max': 1600, 'min': 1, 'type': 'integer'},
+        'PositiveInteger': {'min': 1, 'type': 'integer'},
         'PreconditionFailedException': {
             'error': {'httpStatusCode': 412, 'senderFault': True},
             'exception': True,
             'members': {'Type': {'shape': 'String'}, 'message': {'shape': 'String'}},
             'type': 'structure',
         },
+        'ProvisionedConcurrencyConfigList': {
+            'member': {'shape': 'ProvisionedConcurrencyConfigListItem'},
+            'type': 'list',
+        },
+        'ProvisionedConcurrencyConfigListItem': {
+            'members': {
+                'AllocatedProvisionedConcurrentExecutions': {'shape': 'NonNegativeInteger'},
+                'AvailableProvisionedConcurrentExecutions': {'shape': 'NonNegativeInteger'},
+                'FunctionArn': {'shape': 'FunctionArn'},
+                'LastModified': {'shape': 'Timestamp'},
+                'RequestedProvisionedConcurrentExecutions': {'shape': 'PositiveInteger'},
+                'Status': {'shape': 'ProvisionedConcurrencyStatusEnum'},
+                'StatusReason': {'shape': 'String'},
+            },
+            'type': 'structure',
+        },
+        'ProvisionedConcurrencyConfigNotFoundException': {
+            'error': {'httpStatusCode': 404, 'senderFault': True},
+            'exception': True,
+            'members': {'Type': {'shape': 'String'}, 'message': {'shape': 'String'}},
+            'type': 'structure',
+        },
+        'ProvisionedConcurrencyStatusEnum': {'enum': ['IN_PROGRESS', 'READY', 'FAILED'], 'type': 'string'},
         'ProvisionedPollerConfig': {
             'members': {
                 'MaximumPollers': {'shape': 'MaximumNumberOfPollers'},
@@ -2319,6 +2454,27 @@ SPEC: dict[str, Any] = {
             'required': ['FunctionName'],
             'type': 'structure',
         },
+        'PutProvisionedConcurrencyConfigRequest': {
+            'members': {
+                'FunctionName': {'location': 'uri', 'locationName': 'FunctionName', 'shape': 'FunctionName'},
+                'ProvisionedConcurrentExecutions': {'shape': 'PositiveInteger'},
+                'Qualifier': {'location': 'querystring', 'locationName': 'Qualifier', 'shape': 'Qualifier'},
+            },
+            'required': ['FunctionName', 'Qualifier', 'ProvisionedConcurrentExecutions'],
+            'type': 'structure',
+        },
+        'PutProvisionedConcurrencyConfigResponse': {
+            'members': {
+                'AllocatedProvisionedConcurrentExecutions': {'shape': 'NonNegativeInteger'},
+                'AvailableProvisionedConcurrentExecutions': {'shape': 'NonNegativeInteger'},
+                'LastModified': {'shape': 'Timestamp'},
+                'RequestedProvisionedConcurrentExecutions': {'shape': 'PositiveInteger'},
+                'Status': {'shape': 'ProvisionedConcurrencyStatusEnum'},
+                'StatusReason': {'shape': 'String'},
+            },
+            'type': 'structure',
+        },
+        'Qualifier': {'max': 128, 'min': 1, 'pattern': '(|[a-zA-Z0-9$_-]+)', 'type': 'string'},
         'Queue': {'max': 1000, 'min': 1, 'pattern': '[\\s\\S]*', 'type': 'string'},
         'Queues': {'max': 1, 'member': {'shape': 'Queue'}, 'min': 1, 'type': 'list'},
         'RecursiveInvocationException': {

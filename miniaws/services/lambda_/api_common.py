@@ -83,6 +83,10 @@ class LambdaBase(Service):
 
     async def start(self) -> None:
         await self.runtime.start()
+        # provisioned concurrency is configuration: after a restart its environments are started again
+        for fn in self.store.all():
+            for qualifier in fn.provisioned:
+                self.apply_provisioned(fn, qualifier)
 
     async def stop(self) -> None:
         await self.runtime.stop()
@@ -106,6 +110,40 @@ class LambdaBase(Service):
             return 200, {"logGroupName": f"/aws/lambda/{rest}",
                          "events": self.runtime.logs.events(f"/aws/lambda/{rest}", start)}
         return 404, {"message": "use /_miniaws/lambda/code/<id> or /_miniaws/lambda/logs/<function name>"}
+
+    def state(self) -> dict[str, Any]:
+        """GET /_miniaws/state: live execution environments (worker pids included) and provisioned concurrency."""
+        envs = [{"Id": env.id, "FunctionArn": env.spec.function_arn, "Version": env.spec.version,
+                 "State": env.state.value, "Pid": env.worker.pid if env.worker is not None else None,
+                 "InitializationType": "provisioned-concurrency" if env.provisioned else "on-demand"}
+                for env in self.runtime.pool.environments()]
+        provisioned = {alloc.id: {"Version": alloc.spec.version, "Requested": alloc.requested,
+                                  "Allocated": alloc.allocated, "Status": alloc.status}
+                       for alloc in self.runtime.pool.provisioner.allocations.values()}
+        return {"Environments": sorted(envs, key=lambda e: str(e["Id"])), "ProvisionedConcurrency": provisioned}
+
+    # -- provisioned concurrency ---------------------------------------------------------------------
+    @staticmethod
+    def allocation_id(fn: Function, qualifier: str) -> str:
+        return f"{fn.arn}:{qualifier}"
+
+    def apply_provisioned(self, fn: Function, qualifier: str) -> None:
+        """Bring the runtime in line with the qualifier's provisioned concurrency configuration: environments of the
+        version it names (an alias's primary version), or none when it has no configuration (or no such version)."""
+        allocation_id = self.allocation_id(fn, qualifier)
+        config = fn.provisioned.get(qualifier)
+        alias = fn.aliases.get(qualifier)
+        version = alias.function_version if alias is not None else qualifier
+        target = fn.versions.get(version)
+        if config is None or target is None:
+            self.runtime.deprovision(allocation_id)
+            return
+        self.runtime.provision(allocation_id, self.function_spec(fn, target), config.requested)
+
+    def retire_provisioned(self, fn: Function, qualifiers: list[str] | None = None) -> None:
+        """Stop the provisioned environments of these qualifiers (all of the function's if None)."""
+        for qualifier in (list(fn.provisioned) if qualifiers is None else qualifiers):
+            self.runtime.deprovision(self.allocation_id(fn, qualifier))
 
     # -- lookups --------------------------------------------------------------------------------
     @staticmethod

@@ -259,6 +259,7 @@ class FunctionOperations(LambdaBase):
     def delete_function(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fn, qualifier = self.function(ctx, params["FunctionName"], params.get("Qualifier"))
         if qualifier is None:
+            self.retire_provisioned(fn)
             self.store.delete(fn)
             self.runtime.retire(fn.arn)
             self.runtime.pool.set_reserved(fn.arn, None)
@@ -273,6 +274,7 @@ class FunctionOperations(LambdaBase):
         if users:
             raise ResourceConflictException(f"Unable to delete version because the following aliases reference "
                                             f"it: {users}")
+        self.retire_provisioned(fn, [qualifier])
         self.store.delete_version(fn, qualifier)
         self.runtime.retire(fn.arn, qualifier)
         return {"StatusCode": 204}

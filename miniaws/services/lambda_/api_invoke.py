@@ -35,6 +35,10 @@ MAX_EVENT_PAYLOAD = 256 * 1024
 MIN_UNRESERVED = 100
 
 
+def unreserved_floor(account_limit: int) -> int:
+    return min(MIN_UNRESERVED, account_limit // 10)
+
+
 class InvokeOperations(LambdaBase):
     @operation("Invoke")
     async def invoke(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -159,8 +163,15 @@ class InvokeOperations(LambdaBase):
             raise InvalidParameterValueException("Reserved concurrency is set on the function, not a qualifier")
         value = v.check_range(params.get("ReservedConcurrentExecutions"), "reservedConcurrentExecutions", 0, 1 << 30)
         pool = self.runtime.pool
+        provisioned = sum(c.requested for c in fn.provisioned.values())
+        if value < provisioned:
+            # provisioned concurrency is carved out of the reservation
+            raise InvalidParameterValueException(f"ReservedConcurrentExecutions  {value} should not be lower than "
+                                                 f"function's total provisioned concurrency [{provisioned}].")
         others = sum(n for arn, n in pool.reserved.items() if arn != fn.arn)
-        floor = min(MIN_UNRESERVED, pool.account_limit // 10)
+        # provisioned concurrency of unreserved functions is taken from the unreserved share too
+        others += sum(n for arn, n in pool.provisioner.carved.items() if arn != fn.arn and arn not in pool.reserved)
+        floor = unreserved_floor(pool.account_limit)
         if pool.account_limit - others - value < floor:
             raise InvalidParameterValueException(
                 "Specified ReservedConcurrentExecutions for function decreases account's "

@@ -116,6 +116,10 @@ class VersionOperations(FunctionOperations):
             raise PreconditionFailedException("The Revision Id provided does not match the latest Revision Id. "
                                               "Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
         version, weights = self._alias_target(fn, params, alias.function_version)
+        if alias.name in fn.provisioned and version == LATEST:
+            raise InvalidParameterValueException("Provisioned Concurrency Configs cannot be applied to unpublished "
+                                                 "function versions.")
+        moved = version != alias.function_version
         alias.function_version = version
         if "RoutingConfig" in params:
             alias.weights = weights
@@ -123,11 +127,15 @@ class VersionOperations(FunctionOperations):
             alias.description = v.check_description(params["Description"])
         alias.revision_id = str(uuid.uuid4())
         self.store.put_alias(fn, alias)
+        if moved and alias.name in fn.provisioned:
+            # AWS moves the alias's provisioned concurrency to the new version (IN_PROGRESS until it is ready)
+            self.apply_provisioned(fn, alias.name)
         return self.alias_wire(fn, alias)
 
     @operation("DeleteAlias")
     def delete_alias(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fn, alias = self._alias(ctx, params)
+        self.retire_provisioned(fn, [alias.name])
         self.store.delete_alias(fn, alias.name)
         return {}
 

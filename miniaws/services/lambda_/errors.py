@@ -28,6 +28,12 @@ class TooManyRequestsException(AwsError):
     default_message = "Rate Exceeded."
 
 
+class ProvisionedConcurrencyConfigNotFoundException(AwsError):
+    status = 404
+    #: the model spells this error's message member in lower case
+    json_message_key = "message"
+
+
 class RequestTooLargeException(AwsError):
     status = 413
 

@@ -1,4 +1,5 @@
-"""Lambda's state: functions, their published versions and aliases, journaled on every change. Synchronous, no I/O.
+"""Lambda's state: functions, their published versions, aliases and provisioned concurrency configurations,
+journaled on every change. Synchronous, no I/O.
 
 A function's code zip lives in the BlobStore; every version configuration that points at a zip holds one
 reference on it ($LATEST and each published version), so a zip shared by versions is stored once.
@@ -20,6 +21,7 @@ NS_VERSION = "lambda.version"
 NS_ALIAS = "lambda.alias"
 NS_LAYER = "lambda.layer"
 NS_LAYER_SEQ = "lambda.layer-seq"
+NS_PROVISIONED = "lambda.provisioned"
 LATEST = "$LATEST"
 
 
@@ -93,6 +95,23 @@ class Alias:
 
 
 @dataclass(slots=True)
+class ProvisionedConfig:
+    """PutProvisionedConcurrencyConfig's settings for one qualifier (a published version or an alias); how far
+    the environments have got (Status, Allocated) is run-time state, read from the function runtime."""
+
+    qualifier: str
+    requested: int
+    last_modified: str
+
+    def record(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> "ProvisionedConfig":
+        return cls(**record)
+
+
+@dataclass(slots=True)
 class LayerVersion:
     account: str
     region: str
@@ -133,6 +152,8 @@ class Function:
     event_invoke_config: dict[str, Any] | None = None
     versions: dict[str, VersionConfig] = field(default_factory=dict)
     aliases: dict[str, Alias] = field(default_factory=dict)
+    #: qualifier -> provisioned concurrency configuration
+    provisioned: dict[str, ProvisionedConfig] = field(default_factory=dict)
 
     @property
     def arn(self) -> str:
@@ -212,6 +233,7 @@ class LambdaStore:
     def delete_version(self, fn: Function, version: str) -> None:
         config = fn.versions.pop(version)
         self.journal.delete(NS_VERSION, f"{fn.key}/{version}")
+        self.delete_provisioned(fn, version)
         self._release(config.blobs)
 
     def put_alias(self, fn: Function, alias: Alias) -> None:
@@ -221,6 +243,15 @@ class LambdaStore:
     def delete_alias(self, fn: Function, name: str) -> None:
         fn.aliases.pop(name, None)
         self.journal.delete(NS_ALIAS, f"{fn.key}/{name}")
+        self.delete_provisioned(fn, name)
+
+    def put_provisioned(self, fn: Function, config: ProvisionedConfig) -> None:
+        fn.provisioned[config.qualifier] = config
+        self.journal.put(NS_PROVISIONED, f"{fn.key}/{config.qualifier}", orjson.dumps(config.record()))
+
+    def delete_provisioned(self, fn: Function, qualifier: str) -> None:
+        if fn.provisioned.pop(qualifier, None) is not None:
+            self.journal.delete(NS_PROVISIONED, f"{fn.key}/{qualifier}")
 
     def delete(self, fn: Function) -> None:
         for version in list(fn.versions):
@@ -274,6 +305,11 @@ class LambdaStore:
             if owner is not None:
                 alias = Alias.from_record(orjson.loads(value))
                 owner.aliases[alias.name] = alias
+        for key, value in rows.get(NS_PROVISIONED, ()):
+            owner = by_key.get(key.rsplit("/", 1)[0])
+            if owner is not None:
+                provisioned = ProvisionedConfig.from_record(orjson.loads(value))
+                owner.provisioned[provisioned.qualifier] = provisioned
         for _, value in rows.get(NS_LAYER, ()):
             layer = LayerVersion(**orjson.loads(value))
             self.layers.setdefault((layer.account, layer.region), {}).setdefault(layer.name, {})[layer.version] = layer
