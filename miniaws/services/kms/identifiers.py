@@ -7,20 +7,14 @@ import re
 import uuid
 from dataclasses import dataclass
 
+from miniaws.core.arns import partition
+
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 #: multi-Region keys have ids like mrk-1234abcd12ab34cd56ef1234567890ab
 _MRK = re.compile(r"mrk-[0-9a-f]{32}")
 ALIAS_PREFIX = "alias/"
 #: reserved for AWS managed keys (https://docs.aws.amazon.com/kms/latest/developerguide/alias-create.html)
 AWS_ALIAS_PREFIX = "alias/aws/"
-
-
-def partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
 
 
 def key_arn(region: str, account: str, key_id: str) -> str:

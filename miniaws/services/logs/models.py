@@ -10,17 +10,11 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from miniaws.core.arns import partition
+
 #: CloudWatch Logs counts every event as its UTF-8 message plus 26 bytes (PutLogEvents batch size, storage)
 EVENT_OVERHEAD = 26
 DAY_MS = 86_400_000
-
-
-def partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
 
 
 def event_size(message: str) -> int:
