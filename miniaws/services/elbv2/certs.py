@@ -9,10 +9,8 @@ from __future__ import annotations
 import datetime
 import ipaddress
 
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 #: browsers and curl accept at most 825 days for a TLS server certificate
 VALIDITY_DAYS = 825
@@ -20,6 +18,10 @@ VALIDITY_DAYS = 825
 
 def self_signed(dns_name: str, now: float, extra_hosts: tuple[str, ...] = ()) -> tuple[str, str]:
     """(certificate PEM, private key PEM) for `dns_name`, valid from a day before `now`."""
+    # imported here: cryptography.x509 is a large module and only an HTTPS listener needs it (start-up time)
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns_name[:64]),
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, "miniaws")])

@@ -13,10 +13,8 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
 
 #: RSA key size. AWS's certificates are 2048-bit; miniaws uses 1024 because every message with a JSON envelope is
 #: signed on the publish path and a 2048-bit signature costs ~1 ms (SNS throughput capped near 1,000 publishes/s a
@@ -57,6 +55,10 @@ class Signer:
 
     @classmethod
     def generate(cls) -> "Signer":
+        # imported here: cryptography.x509 is a large module and only key generation needs it (start-up time)
+        from cryptography import x509
+        from cryptography.x509.oid import NameOID
+
         key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com"),
                           x509.NameAttribute(NameOID.ORGANIZATION_NAME, "miniaws")])
