@@ -60,3 +60,17 @@ def test_unknown_setting_in_file(tmp_path: Path) -> None:
 
 def test_secure_default_host() -> None:
     assert Config().host == "127.0.0.1"
+
+
+def test_a_failed_start_leaves_garbage_collection_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """main() turns cyclic GC off for start-up; every way out must turn it back on (tests call main in-process)."""
+    import gc
+
+    from miniaws.cli import main
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text("no_such_setting = 1\n")
+    assert gc.isenabled()
+    assert main(["--config", str(bad)]) == 2
+    assert gc.isenabled()
+    assert "no_such_setting" in capsys.readouterr().err
