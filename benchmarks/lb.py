@@ -1,6 +1,7 @@
 """``python -m benchmarks lb``: requests/s and p50/p99 of GET 1 KiB through a miniaws application load balancer to
-one aiohttp target, against the same target asked directly, a bare aiohttp reverse proxy (the ceiling for a Python
-proxy, ``benchmarks.lb_baseline``) and haproxy when it is installed, all in the same run.
+one aiohttp target, against the same target asked directly, a bare aiohttp reverse proxy (aiohttp's server and
+client with no load balancer features, ``benchmarks.lb_baseline``) and haproxy when it is installed, all in the same
+run.
 
 The target is the bare-aiohttp S3 baseline (``benchmarks.baseline_server``), on a core of its own when there is
 one. Each proxy runs pinned to the server core in turn, in front of that target. miniaws (ephemeral) gets a load

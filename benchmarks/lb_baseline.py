@@ -1,4 +1,5 @@
-"""Bare aiohttp + uvloop reverse proxy: the ceiling for a Python load balancer in front of one target.
+"""Bare aiohttp + uvloop reverse proxy in front of one target: what a Python proxy built on aiohttp's server and
+client does with no load balancer features (miniaws's ALB uses aiohttp's server but its own upstream client).
 
 It does the least a proxy must do (forward method, path and headers over one pooled client session, send the
 target's status, headers and body back) and nothing else: no rules, no target choice, no X-Forwarded-* headers.

@@ -36,7 +36,7 @@ MIN_TIMEOUT = 0.05
 class ProbeSpec:
     """What to probe and how often. Durations are nominal seconds (before `interval_scale`)."""
 
-    protocol: str  # "HTTP" | "HTTPS" | "TCP"
+    protocol: str  # "HTTP" | "HTTPS" | "TCP", or one given to HealthChecker.use_prober
     host: str  # address or name to connect to
     port: int
     path: str = "/"
@@ -110,6 +110,8 @@ class HealthChecker:
             self._prober = self._http
         else:
             self._prober = prober
+        #: probers for protocols of the caller's own (e.g. the load balancer's LAMBDA invocations)
+        self._probers: dict[str, Prober] = {}
         self._closed = False
 
     # -- registration -----------------------------------------------------------------------------
@@ -128,6 +130,10 @@ class HealthChecker:
         self._targets[key] = target
         if not self._closed:
             target.task = asyncio.get_running_loop().create_task(self._run(key, target), name=f"health:{key}")
+
+    def use_prober(self, protocol: str, prober: Prober) -> None:
+        """Probe specs whose protocol is `protocol` with `prober` instead of the HTTP/TCP one."""
+        self._probers[protocol] = prober
 
     def unregister(self, key: str) -> None:
         target = self._targets.pop(key, None)
@@ -160,7 +166,7 @@ class HealthChecker:
         while True:
             started = loop.time()
             try:
-                ok, detail = await self._prober(spec, timeout)
+                ok, detail = await self._probers.get(spec.protocol, self._prober)(spec, timeout)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a prober bug must not end the checks

@@ -4,7 +4,8 @@ https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-funct
 lower-cased; query parameters are passed as received (not decoded); with `lambda.multi_value_headers.enabled` the
 event carries `multiValueHeaders` / `multiValueQueryStringParameters` and the function answers the same way;
 bodies that are not text go base64-encoded with `isBase64Encoded`. A result that is not a JSON object with a
-`statusCode`, or a function error, is a 502; so is a response over 1 MB.
+`statusCode`, or a function error, is a 502; so is a response over 1 MB. With health checks enabled the function
+also gets ALB's health check event (GET of the health check path with ELB's user agent) every interval.
 """
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from multidict import CIMultiDict
 #: ALB's limit on a Lambda function's response (https://docs.aws.amazon.com/elasticloadbalancing/latest/
 #: application/lambda-functions.html#respond-to-load-balancer)
 MAX_RESPONSE_BYTES = 1024 * 1024
+#: ELB's health check user agent (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/
+#: target-group-health-checks.html)
+HEALTH_USER_AGENT = "ELB-HealthChecker/2.0"
 _TEXT_TYPES = ("text/", "application/json", "application/javascript", "application/xml",
                "application/x-www-form-urlencoded", "application/ecmascript")
 
@@ -104,3 +108,32 @@ def response(payload: bytes, multi_value: bool) -> tuple[int, list[tuple[str, st
     else:
         body = str(raw).encode()
     return status, headers, body
+
+
+def health_event(tg_arn: str, path: str, multi_value: bool) -> bytes:
+    """The event a health check sends a lambda target (lambda-functions.html#enable-health-checks-lambda)."""
+    out: dict[str, Any] = {"requestContext": {"elb": {"targetGroupArn": tg_arn}}, "httpMethod": "GET",
+                           "path": path}
+    if multi_value:
+        out["multiValueQueryStringParameters"] = {}
+        out["multiValueHeaders"] = {"user-agent": [HEALTH_USER_AGENT]}
+    else:
+        out["queryStringParameters"] = {}
+        out["headers"] = {"user-agent": HEALTH_USER_AGENT}
+    out["body"] = ""
+    out["isBase64Encoded"] = False
+    return orjson.dumps(out)
+
+
+def health_verdict(payload: bytes, failed: bool, codes: tuple[tuple[int, int], ...]) -> tuple[bool, str]:
+    """(healthy, detail) for a health check invocation's outcome: a function error or a result that is not an
+    HTTP response fails; otherwise the status code must match the target group's matcher. Details use the
+    health checker's wording, which DescribeTargetHealth maps to its reason codes."""
+    if failed:
+        return False, "Lambda function error"
+    try:
+        status, _, _ = response(payload, multi_value=False)
+    except BadFunctionResponse as exc:
+        return False, f"Invalid function response: {exc}"
+    detail = f"HTTP Status Code {status}"
+    return any(low <= status <= high for low, high in codes), detail

@@ -3,7 +3,9 @@ target pools, and target health registered with the shared checker (dataplane/he
 
 `apply()` binds and closes listener sockets to match the store (the API awaits it, so a listener answers when
 CreateListener returns); `sync()` runs on every store change and updates pools and health registrations; routing
-tables are compiled lazily per listener and dropped when the store's generation moves.
+tables are compiled lazily per listener and dropped when the store's generation moves. Targets of groups in use
+with HealthCheckEnabled are probed: ip/instance targets over HTTP(S), lambda targets by invoking the function with
+ALB's health check event (`_probe_function`, healthy when it returns a response whose status the matcher accepts).
 
 Ports: a listener binds its own port when it can, else port + `port_offset` (80 → 10080 without root), else a
 free port; `bound()` and /_miniaws/elbv2/listeners tell which (DESIGN §7).
@@ -25,18 +27,20 @@ import aiohttp
 
 from miniaws.core.clock import Clock
 from miniaws.dataplane.health import HealthChecker, ProbeSpec
-from miniaws.dataplane.lb.functions import FunctionInvoker
+from miniaws.dataplane.lb import functions
+from miniaws.dataplane.lb.forwarding import Settings
+from miniaws.dataplane.lb.functions import HEALTH_USER_AGENT, FunctionInvoker
 from miniaws.dataplane.lb.responses import Reply, fixed
 from miniaws.dataplane.lb.rules import Predicate, compile_conditions
 from miniaws.dataplane.lb.targets import LiveTarget, TargetPool
+from miniaws.dataplane.lb.upstream import UpstreamPool
 from miniaws.services.elbv2.models import ElbStore, LoadBalancer, TargetGroup, target_groups_in
 from miniaws.services.elbv2.validation import parse_codes
 
 log = logging.getLogger("miniaws.lb")
 
-#: ELB's health check user agent (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/
-#: target-group-health-checks.html)
-HEALTH_USER_AGENT = "ELB-HealthChecker/2.0"
+#: health checks of lambda targets go through the checker under this protocol name (`_probe_function`)
+LAMBDA_PROBE = "LAMBDA"
 #: target response times kept per target group for the p50/p99 in the metrics
 _SAMPLES = 4096
 
@@ -65,8 +69,10 @@ class RouteTable:
     rules: list[tuple[Predicate, Action]]
     default: Action
     idle_timeout: float
-    xff_mode: str
-    xff_client_port: bool
+    #: how headers are forwarded (X-Forwarded-*, invalid names, Host, TLS headers)
+    forward: Settings
+    #: routing.http.desync_mitigation_mode
+    desync_mode: str
     #: configured port → bound port of the load balancer's listeners (redirects between them)
     ports: dict[int, int]
 
@@ -130,10 +136,13 @@ class LoadBalancerPlane:
         self._lock = asyncio.Lock()
         self._started = False
         self._session: aiohttp.ClientSession | None = None
-        self._pending: set[asyncio.Task[None]] = set()
+        #: keep-alive connections to ip and instance targets (websockets go through `session`)
+        self.upstream = UpstreamPool()
+        self._pending: set[asyncio.Future[Any]] = set()
         self._watchers: list[Callable[[], None]] = []
         store.on_change(self._changed)
         checker.subscribe(self._flipped)
+        checker.use_prober(LAMBDA_PROBE, self._probe_function)
 
     # -- lifecycle ------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -155,10 +164,12 @@ class LoadBalancerPlane:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        self.upstream.close()
+        self.upstream = UpstreamPool()
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        """The one client session every proxied request shares (pooled keep-alive connections)."""
+        """The client session websocket upgrades are opened with."""
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=0, ssl=False, keepalive_timeout=60),
@@ -207,7 +218,7 @@ class LoadBalancerPlane:
                 pool = self.pools[tg.arn] = TargetPool(tg, self.clock, self._healthy, self.rng)
             else:
                 pool.update(tg)
-            if tg.arn in used and tg.health.get("HealthCheckEnabled") and tg.target_type != "lambda":
+            if tg.arn in used and tg.health.get("HealthCheckEnabled"):
                 for live in pool.targets.values():
                     if not live.draining:
                         wanted[live.health_key] = self.probe_spec(tg, live)
@@ -232,9 +243,13 @@ class LoadBalancerPlane:
     def probe_spec(tg: TargetGroup, live: LiveTarget) -> ProbeSpec:
         health = tg.health
         port = health.get("HealthCheckPort", "traffic-port")
+        lambda_target = tg.target_type == "lambda"
         return ProbeSpec(
-            protocol=health.get("HealthCheckProtocol") or "HTTP", host=live.host,
-            port=live.port if port == "traffic-port" else int(port), path=health["HealthCheckPath"],
+            protocol=LAMBDA_PROBE if lambda_target else health.get("HealthCheckProtocol") or "HTTP",
+            host=live.host, port=0 if lambda_target else live.port if port == "traffic-port" else int(port),
+            path=health.get("HealthCheckPath") or "/",
+            # a lambda probe has no Host header to send: the field carries the target group for its event
+            host_header=tg.arn if lambda_target else None,
             interval=float(health["HealthCheckIntervalSeconds"]), timeout=float(health["HealthCheckTimeoutSeconds"]),
             failure_threshold=int(health["UnhealthyThresholdCount"]),
             healthy_threshold=int(health["HealthyThresholdCount"]),
@@ -263,8 +278,6 @@ class LoadBalancerPlane:
         if not tg.health.get("HealthCheckEnabled"):
             return {"State": "unavailable", "Reason": "Target.HealthCheckDisabled",
                     "Description": "Health checks are disabled"}
-        if tg.target_type == "lambda":
-            return {"State": "healthy"}  # not probed: an enabled check on a function always passes here
         status = self.checker.status(live.health_key)
         if status is None or status.probes == 0:
             return {"State": "initial", "Reason": "Elb.RegistrationInProgress",
@@ -282,6 +295,26 @@ class LoadBalancerPlane:
         if detail.startswith("Connection timed out"):
             return {"State": "unhealthy", "Reason": "Target.Timeout", "Description": "Request timed out"}
         return {"State": "unhealthy", "Reason": "Target.FailedHealthChecks", "Description": "Health checks failed"}
+
+    async def _probe_function(self, spec: ProbeSpec, timeout: float) -> tuple[bool, str]:
+        """A lambda target's health check: invoke the function with ALB's health check event. An invocation
+        still running at the timeout is left to finish (as the function would in AWS) and counts as a timeout."""
+        invoker = self.invoker
+        if invoker is None:
+            return False, "Connection failed: no function runtime"
+        tg_arn = spec.host_header or ""
+        pool = self.pools.get(tg_arn)
+        event = functions.health_event(tg_arn, spec.path, pool is not None and pool.multi_value_headers)
+        call = asyncio.ensure_future(invoker.invoke_for_target(spec.host, event))
+        try:
+            payload, failed = await asyncio.wait_for(asyncio.shield(call), timeout)
+        except asyncio.TimeoutError:
+            self._pending.add(call)
+            call.add_done_callback(_forget(self._pending))
+            return False, "Connection timed out waiting for the function"
+        except Exception as exc:  # an unknown or throttled function
+            return False, f"Connection failed: {type(exc).__name__}: {exc}"
+        return functions.health_verdict(payload, failed, spec.success_codes)
 
     def healthy_lb(self, lb_arn: str) -> bool:
         """Some target group this load balancer forwards to has a healthy (or unchecked) target: Route 53's
@@ -319,11 +352,17 @@ class LoadBalancerPlane:
         for other in self.store.listeners_of(lb.arn):
             bound = self._bound.get(other.arn)
             ports[other.port] = bound.port if bound is not None and bound.port else other.port
+        forward = Settings(
+            scheme="https" if listener.protocol == "HTTPS" else "http", port=ports.get(listener.port, listener.port),
+            listener_port=listener.port, xff_mode=attrs.get("routing.http.xff_header_processing.mode", "append"),
+            xff_client_port=attrs.get("routing.http.xff_client_port.enabled") == "true",
+            drop_invalid=attrs.get("routing.http.drop_invalid_header_fields.enabled") == "true",
+            preserve_host=attrs.get("routing.http.preserve_host_header.enabled") == "true",
+            tls_headers=attrs.get("routing.http.x_amzn_tls_version_and_cipher_suite.enabled") == "true")
         return RouteTable(listener_arn, lb, listener.protocol, listener.port, rules,
                           compile_action(listener.default_actions),
-                          float(attrs.get("idle_timeout.timeout_seconds", "60")),
-                          attrs.get("routing.http.xff_header_processing.mode", "append"),
-                          attrs.get("routing.http.xff_client_port.enabled") == "true", ports)
+                          float(attrs.get("idle_timeout.timeout_seconds", "60")), forward,
+                          attrs.get("routing.http.desync_mitigation_mode", "defensive"), ports)
 
     # -- listener sockets -----------------------------------------------------------------------------
     def bound(self, listener_arn: str) -> Bound | None:
@@ -452,6 +491,17 @@ class LoadBalancerPlane:
             }
         lbs = {arn: {"HTTPCode_ELB_5XX_Count": self.elb_errors.get(arn, 0)} for arn in self.store.load_balancers}
         return {"LoadBalancers": lbs, "TargetGroups": groups}
+
+
+def _forget(pending: set[Any]) -> Callable[[Any], None]:
+    """A done-callback dropping a background task from `pending` and retrieving its outcome (never raised)."""
+
+    def done(task: Any) -> None:
+        pending.discard(task)
+        if not task.cancelled():
+            task.exception()
+
+    return done
 
 
 def _quantile(ordered: list[float], q: float) -> float | None:

@@ -13,8 +13,10 @@ import base64
 import binascii
 import ipaddress
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import formatdate
 
 from miniaws.core.clock import Clock
 from miniaws.services.elbv2.models import TargetGroup, TargetKey
@@ -68,6 +70,15 @@ def decode_cookie(value: str) -> list[str]:
         return []
 
 
+def stickiness_cookies(name: str, value: str, seconds: int, cors: bool = True) -> list[str]:
+    """Set-Cookie values for a stickiness cookie and (as ALB sends) its CORS twin with SameSite=None."""
+    expires = formatdate(time.time() + seconds, usegmt=True)
+    out = [f"{name}={value}; Expires={expires}; Path=/"]
+    if cors:
+        out.append(f"{name}CORS={value}; Expires={expires}; Path=/; SameSite=None; Secure")
+    return out
+
+
 class TargetPool:
     """One target group's live targets, kept in step with the store by `update`."""
 
@@ -96,8 +107,7 @@ class TargetPool:
         self.app_cookie_name = attrs.get("stickiness.app_cookie.cookie_name", "")
         self.app_cookie_seconds = int(attrs.get("stickiness.app_cookie.duration_seconds", "86400"))
         self.multi_value_headers = attrs.get("lambda.multi_value_headers.enabled") == "true"
-        # lambda targets are not probed (miniaws does not invoke functions with health check events)
-        self.health_enabled = bool(tg.health.get("HealthCheckEnabled")) and tg.target_type != "lambda"
+        self.health_enabled = bool(tg.health.get("HealthCheckEnabled"))
         now = self.clock.monotonic()
         for key, target in tg.targets.items():
             live = self.targets.get(key)

@@ -2,8 +2,11 @@
 
 https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_LoadBalancerAttribute.html and
 https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetGroupAttribute.html (the keys an
-Application Load Balancer accepts). Every key is stored and shown; the data plane acts on idle_timeout, the
-routing.http.xff_* and preserve_host_header keys, and every target group key below.
+Application Load Balancer accepts). Every key is stored and shown; the data plane (dataplane/lb) acts on
+idle_timeout.timeout_seconds (client and target connections), routing.http.desync_mitigation_mode,
+routing.http.drop_invalid_header_fields.enabled, routing.http.preserve_host_header.enabled,
+routing.http.x_amzn_tls_version_and_cipher_suite.enabled, the routing.http.xff_* keys, and every target group key
+below.
 """
 from __future__ import annotations
 

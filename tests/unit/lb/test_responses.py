@@ -74,3 +74,17 @@ def test_lambda_response(result: dict[str, Any], multi: bool, expected: tuple[An
 def test_malformed_lambda_response(payload: bytes) -> None:
     with pytest.raises(functions.BadFunctionResponse):
         functions.response(payload, False)
+
+
+def test_lambda_health_check_event_and_verdict() -> None:
+    event = orjson.loads(functions.health_event("arn:tg", "/ping", multi_value=False))
+    assert event == {"requestContext": {"elb": {"targetGroupArn": "arn:tg"}}, "httpMethod": "GET", "path": "/ping",
+                     "queryStringParameters": {}, "headers": {"user-agent": "ELB-HealthChecker/2.0"}, "body": "",
+                     "isBase64Encoded": False}
+    multi = orjson.loads(functions.health_event("arn:tg", "/", multi_value=True))
+    assert multi["multiValueHeaders"] == {"user-agent": ["ELB-HealthChecker/2.0"]}
+    codes = ((200, 200),)
+    assert functions.health_verdict(b'{"statusCode": 200}', False, codes) == (True, "HTTP Status Code 200")
+    assert functions.health_verdict(b'{"statusCode": 503}', False, codes) == (False, "HTTP Status Code 503")
+    assert functions.health_verdict(b'{"errorMessage": "x"}', True, codes)[0] is False
+    assert functions.health_verdict(b'"not a response"', False, codes)[0] is False
