@@ -86,17 +86,20 @@ def build_services(config: Config, clock: Clock, journal: Journal, blobs: BlobSt
                                    functions=functions)
     route53.resolver.external.append(cloudfront)
     cloudfront.on_change(route53.resolver.invalidate)
+    # Started in this order and stopped in reverse: what invokes functions or publishes (CloudFront, load
+    # balancers, S3 notifications, SNS) stops before the function runtime, and that before the queues its pollers
+    # read and the logs it writes — so a stopping service never starts a worker nobody will stop.
     services: list[Service] = [
-        s3,
         StsService(config),
         kms,
         sqs,
-        sns,
-        functions,
         logs,
+        functions,
+        sns,
+        s3,
         route53,
-        cloudfront,
         elbv2,
+        cloudfront,
     ]
     return {svc.name: svc for svc in services}
 
@@ -201,9 +204,10 @@ class Server:
         if self.edge is not None:
             await self.edge.stop()
             self.edge = None
-        for service in self.services.values():
-            await service.stop()
+        # probes first: a load balancer's LAMBDA health checks invoke functions, so none may run once services stop
         await self.health.close()
+        for service in reversed(self.services.values()):
+            await service.stop()
         if self._journal is not None:
             await self._journal.close()
             self._journal = None

@@ -226,6 +226,7 @@ class _HttpProber:
 
     def __init__(self) -> None:
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
 
     async def __call__(self, spec: ProbeSpec, timeout: float) -> tuple[bool, str]:
         try:
@@ -250,6 +251,9 @@ class _HttpProber:
         return True, "TCP connection established"
 
     async def _http(self, spec: ProbeSpec) -> tuple[bool, str]:
+        if self._closed:
+            # a probe cancelled on the way out may still get here: a session made now would never be closed
+            return False, "Health checks have stopped"
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(ssl=False, force_close=True, limit=64),
@@ -283,6 +287,7 @@ class _HttpProber:
         return True, described
 
     async def close(self) -> None:
+        self._closed = True
         if self._session is not None:
             await self._session.close()
             self._session = None
