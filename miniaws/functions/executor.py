@@ -82,7 +82,12 @@ class ProcessWorker:
         self._transport = transport
         self._protocol = protocol
         self.pid = int(transport.get_pid())
-        self._status_path = f"/proc/{self.pid}/status"
+        # Max Memory Used is read after every invocation: /proc/<pid>/status stays open and is read again from
+        # offset 0, which more than halves the cost of a read (no path lookup, no open/close) and cannot read
+        # another process's numbers once the pid is reused (the descriptor stays bound to this process)
+        self._status = _open_proc(self.pid, "status")
+        self._statm_path = f"/proc/{self.pid}/statm"
+        protocol.exited.add_done_callback(self._close_status)
 
     def kill(self) -> None:
         if self._protocol.exited.done():
@@ -94,26 +99,61 @@ class ProcessWorker:
             self._transport.kill()
 
     def peak_rss_mb(self) -> int:
-        return _status_mb(self._status_path, b"VmHWM:")
+        """VmHWM of /proc/<pid>/status: the peak resident set size the kernel tracks for the process, the only
+        procfs figure that is a true peak (statm has no peak; smaps_rollup costs milliseconds and takes the
+        process's mmap lock). Read on the event loop: procfs renders it from in-memory counters without disk I/O
+        or sleeping locks, in some 15 µs — less than handing it to a thread would cost."""
+        data = _pread(self._status, 4096)
+        start = data.find(b"VmHWM:")
+        if start < 0:
+            return 0  # no /proc, or the process is gone (a zombie has no memory figures)
+        end = data.find(b"kB", start)
+        try:
+            return _to_mb(int(data[start + 6:end]))
+        except ValueError:
+            return 0
 
     def rss_mb(self) -> int:
-        return _status_mb(self._status_path, b"VmRSS:")
+        """Resident pages now, from /proc/<pid>/statm (its second field; cheaper than status): the memory
+        watchdog's look, every WATCH_INTERVAL of a long invocation only, so the file is not kept open."""
+        try:
+            with open(self._statm_path, "rb") as fh:
+                return _to_mb(int(fh.read(128).split()[1]) * _PAGE_KIB)
+        except (OSError, IndexError, ValueError):
+            return 0
 
     async def wait(self) -> int:
         return await asyncio.shield(self._protocol.exited)
 
+    def _close_status(self, _: object) -> None:
+        # after the exit there is nothing left to read (the descriptor then answers ESRCH)
+        if self._status >= 0:
+            os.close(self._status)
+            self._status = -1
 
-def _status_mb(status_path: str, field: bytes) -> int:
-    """A memory field of /proc/<pid>/status (VmHWM: the peak RSS the kernel tracks; VmRSS: now), in whole MB.
-    0 where /proc is missing (macOS) or the process is gone."""
+
+_PAGE_KIB = (os.sysconf("SC_PAGE_SIZE") // 1024) if hasattr(os, "sysconf") else 4
+
+
+def _open_proc(pid: int, name: str) -> int:
+    """An open descriptor on /proc/<pid>/<name>, or -1 where there is no procfs (macOS)."""
     try:
-        with open(status_path, "rb") as fh:
-            for line in fh:
-                if line.startswith(field):
-                    return max(1, (int(line.split()[1]) + 512) // 1024)
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
+        return os.open(f"/proc/{pid}/{name}", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return -1
+
+
+def _pread(fd: int, size: int) -> bytes:
+    if fd < 0:
+        return b""
+    try:
+        return os.pread(fd, size, 0)
+    except OSError:  # ESRCH: the process has exited
+        return b""
+
+
+def _to_mb(kib: int) -> int:
+    return max(1, (kib + 512) // 1024)
 
 
 class ProcessExecutor:

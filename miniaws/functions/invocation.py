@@ -36,7 +36,8 @@ class FunctionSpec:
 
 @dataclass(slots=True)
 class Outcome:
-    """How one invocation ended. `kind` is ok | error | timeout | exit | init_error | throttled."""
+    """How one invocation ended. `kind` is ok | error | timeout | exit | init_error | throttled, or undelivered:
+    the runtime went away (or did not come back) before asking for the event, which never reached it."""
 
     kind: str
     payload: bytes = b""
@@ -61,6 +62,8 @@ class Invocation:
     #: monotonic time at which the runtime received the event (Duration starts here)
     started: float = 0.0
     finished: float = 0.0
+    #: the runtime has received the event (its /next returned it)
+    delivered: bool = False
 
     def finish(self, outcome: Outcome) -> bool:
         """Settle the invocation once; later reports (a response after a timeout) are ignored."""

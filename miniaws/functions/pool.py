@@ -6,6 +6,12 @@ unreserved share (account limit minus all reservations), as Lambda does
 (https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html). Idle environments are reaped after the
 keep-warm period; environments of an old revision are retired when they come back.
 
+An environment is idle again only once its runtime asks for the next event (environment.py); until then it is
+"returning". On loopback the next call often arrives before that `/next` — on AWS the caller's own round trip almost
+always outlasts it — so an invocation that finds no idle environment claims a returning one rather than start a cold
+one: its event is handed over when the runtime asks, and comes back undelivered (for the caller to take to another
+environment) if the runtime exits or takes too long instead.
+
 Provisioned concurrency (provisioned.py) comes first: an idle provisioned environment of the revision serves the
 invocation warm; beyond them, on-demand environments as before. Provisioned concurrency is carved out of the
 function's reserved concurrency, or out of the account's unreserved share, so on-demand invocations get what is left.
@@ -50,6 +56,9 @@ class Pool:
         self.provisioner = Provisioner(lambda spec: launch(spec, provisioned=True), init_timeout)
         #: reserved concurrency per function arn (absent: unreserved)
         self.reserved: dict[str, int] = {}
+        #: spec.key -> released environments (provisioned too) whose runtime has not asked for its next event yet,
+        #: most recently released last
+        self._returning: dict[str, list[Environment]] = {}
 
     # -- limits ---------------------------------------------------------------------------------
     def set_reserved(self, function_arn: str, value: int | None) -> None:
@@ -98,10 +107,13 @@ class Pool:
             self._unreserved_busy = max(0, self._unreserved_busy - 1)
 
     # -- environments ---------------------------------------------------------------------------
-    async def acquire(self, spec: FunctionSpec) -> tuple[Environment, bool]:
-        """(environment, cold) for one invocation; raises Throttled. The caller must `release` it."""
+    async def acquire(self, spec: FunctionSpec, *, claim_returning: bool = True) -> tuple[Environment, bool]:
+        """(environment, cold) for one invocation; raises Throttled. The caller must `release` it. Warm first:
+        an idle provisioned environment, a returning provisioned one, an idle on-demand one, a returning on-demand
+        one (unless `claim_returning` is False: an invocation that came back undelivered from one)."""
+        returning = self._returning.get(spec.key) if claim_returning else None
         if self.provisioner.active:
-            provisioned = self.provisioner.take(spec)
+            provisioned = self.provisioner.take(spec) or (self._claim(returning, True) if returning else None)
             if provisioned is not None:
                 self._admit(spec, True)
                 return provisioned, False
@@ -113,6 +125,10 @@ class Pool:
                 env = idle.pop()
                 if env.state is State.READY:
                     return env, False
+            if returning:
+                claimed = self._claim(returning, False)
+                if claimed is not None:
+                    return claimed, False
             env = await self._launch(spec)
             self._all.add(env)
             return env, True
@@ -120,16 +136,48 @@ class Pool:
             self._leave(spec, False)
             raise
 
+    def _claim(self, returning: list[Environment], provisioned: bool) -> Environment | None:
+        for index in range(len(returning) - 1, -1, -1):
+            env = returning[index]
+            if env.provisioned is provisioned and env.returning and self._keeps(env):
+                del returning[index]
+                if not returning:
+                    del self._returning[env.spec.key]
+                return env
+        return None
+
     def release(self, env: Environment) -> None:
-        """The invocation is over: keep the environment warm, or stop it (stale revision, stopped, keep-warm 0)."""
+        """The invocation is over: keep the environment warm once its runtime is back for the next event, or stop
+        it (stale revision, stopped, keep-warm 0)."""
         self._leave(env.spec, env.provisioned)
         env.released()
+        if env.returning and self._keeps(env):
+            self._returning.setdefault(env.spec.key, []).append(env)
+            env.when_back(self._came_back)
+        else:
+            self._shelve(env)
+
+    def _keeps(self, env: Environment) -> bool:
+        if env.provisioned:
+            return self.provisioner.keeps(env)
+        current = self._current.get((env.spec.function_arn, env.spec.version))
+        return current == env.spec.key and self.keep_warm_seconds > 0
+
+    def _came_back(self, env: Environment) -> None:
+        """A returning environment's runtime asked for its next event (or it stopped)."""
+        returning = self._returning.get(env.spec.key)
+        if returning is not None and env in returning:
+            returning.remove(env)
+            if not returning:
+                del self._returning[env.spec.key]
+        self._shelve(env)
+
+    def _shelve(self, env: Environment) -> None:
         if env.provisioned:
             if not self.provisioner.give_back(env):
                 self._discard(env)
             return
-        current = self._current.get((env.spec.function_arn, env.spec.version))
-        if env.state is not State.READY or current != env.spec.key or self.keep_warm_seconds <= 0:
+        if env.state is not State.READY or not self._keeps(env):
             self._discard(env)
             return
         self._idle.setdefault(env.spec.key, []).append(env)

@@ -114,9 +114,15 @@ class Provisioner:
                     return env
         return None
 
+    def keeps(self, env: Environment) -> bool:
+        """Whether the environment stays provisioned once its invocation is over (see give_back)."""
+        alloc = self._owner.get(env)
+        return alloc is not None and not alloc.closed and len(alloc.ready) <= alloc.requested
+
     def give_back(self, env: Environment) -> bool:
-        """The invocation is over: True if the environment stays provisioned; False if the caller must stop it
-        (its allocation is gone or smaller now, or it stopped)."""
+        """The invocation is over and the runtime waits for its next event (or the environment stopped): True if
+        the environment stays provisioned; False if the caller must stop it (its allocation is gone or smaller now,
+        or it stopped)."""
         alloc = self._owner.get(env)
         if alloc is None:
             return False

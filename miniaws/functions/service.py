@@ -2,10 +2,11 @@
 
 `FunctionRuntime.invoke` takes an environment from the pool (warm — provisioned concurrency first —, or a cold start
 it launches: code unpacked, Runtime API listener opened, worker spawned through the executor, Init Duration
-measured), hands it the event,
-waits for the outcome under the function's timeout (a timeout kills the environment), and writes the
-START/END/REPORT lines around the worker's output. It knows nothing about the Lambda API's models: the Lambda
-service passes a FunctionSpec and turns the result into Invoke's wire shape.
+measured), hands it the event, waits for the outcome under the function's timeout (a timeout kills the environment),
+and writes the START/END/REPORT lines around the worker's output, all under the caller's request id. An event that
+never reached its runtime (claimed on an environment whose runtime then exited, or was too slow to ask for it) is
+offered to another environment, as Lambda only ever hands an event to a runtime waiting in /next. It knows nothing
+about the Lambda API's models: the Lambda service passes a FunctionSpec and turns the result into Invoke's wire shape.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from pathlib import Path
 import orjson
 
 from miniaws.core.clock import Clock
-from miniaws.core.ids import hex_id, request_id
+from miniaws.core.ids import hex_id, request_id as new_request_id
 from miniaws.functions import logs as fmt
 from miniaws.functions.bootstrap import PYTHON_BOOTSTRAP
 from miniaws.functions.code import CodeCache
@@ -39,6 +40,13 @@ log = logging.getLogger("miniaws.functions")
 INIT_TIMEOUT_SECONDS = 10.0
 #: how often the memory watchdog looks at a busy worker's RSS (only invocations longer than this are polled)
 WATCH_INTERVAL = 0.1
+#: how long an event claimed on a returning environment waits for its runtime's /next before it is taken to another
+#: environment: on AWS a runtime still busy after its response keeps its environment busy and the event goes
+#: elsewhere; the grace keeps a runtime merely slow to be scheduled on a loaded machine from costing a cold start
+RETURN_GRACE_SECONDS = 1.0
+#: environments one invocation is offered to: the first may come back undelivered (its runtime exited or lingered
+#: before asking for the event); later ones are idle or new, whose runtime waits in /next
+DELIVERY_ATTEMPTS = 3
 #: variables a function's Environment may not set (AWS rejects them: "reserved keys")
 RESERVED_VARIABLES = frozenset({
     "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
@@ -193,7 +201,6 @@ class FunctionRuntime:
             "AWS_LAMBDA_LOG_STREAM_NAME": stream,
             "AWS_LAMBDA_INITIALIZATION_TYPE": "provisioned-concurrency" if env.provisioned else "on-demand",
             "AWS_REGION": spec.region, "AWS_DEFAULT_REGION": spec.region,
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
             # a 12-digit access key selects that account in miniaws, so calls from inside land in the
             # function's own account
             "AWS_ACCESS_KEY_ID": spec.account_id if access_key == "test" else access_key,
@@ -215,6 +222,9 @@ class FunctionRuntime:
                 self._announced.add(spec.runtime)
                 log.info("runtime %s runs on %s", spec.runtime, interpreter)
             variables["PYTHONPATH"] = ":".join(python_path)
+            # managed runtimes only: AWS defines no AWS_EXECUTION_ENV for OS-only runtimes (provided.*)
+            # (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html)
+            variables["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{spec.runtime}"
             argv = tuple(python_command(interpreter, PYTHON_BOOTSTRAP))
         else:
             # provided.*: the function's own bootstrap is the runtime (from the code, else from a layer's /opt)
@@ -255,11 +265,23 @@ class FunctionRuntime:
         task.add_done_callback(self._tasks.discard)
 
     # -- invoking -------------------------------------------------------------------------------
-    async def invoke(self, spec: FunctionSpec, payload: bytes, invoked_arn: str,
-                     client_context: str | None = None) -> InvokeResult:
-        """Run one invocation to its end. Raises Throttled when no concurrency is left."""
-        rid = request_id()
-        env, cold = await self.pool.acquire(spec)
+    async def invoke(self, spec: FunctionSpec, payload: bytes, invoked_arn: str, client_context: str | None = None,
+                     request_id: str | None = None) -> InvokeResult:
+        """Run one invocation to its end. Raises Throttled when no concurrency is left. `request_id` is the Invoke
+        request's own (x-amzn-RequestId): on AWS the function's aws_request_id and the log lines carry that id."""
+        rid = request_id or new_request_id()
+        attempt = 1
+        while True:
+            last = attempt >= DELIVERY_ATTEMPTS
+            result = await self._attempt(spec, rid, payload, invoked_arn, client_context, attempt == 1, last)
+            if result is not None:
+                return result
+            attempt += 1
+
+    async def _attempt(self, spec: FunctionSpec, rid: str, payload: bytes, invoked_arn: str,
+                       client_context: str | None, claim_returning: bool, last: bool) -> InvokeResult | None:
+        """One environment's try at the invocation; None if the event never reached its runtime."""
+        env, cold = await self.pool.acquire(spec, claim_returning=claim_returning)
         self._held.add(env.id)
         try:
             if cold:
@@ -268,9 +290,9 @@ class FunctionRuntime:
                 except asyncio.TimeoutError:
                     env.init_failure = Outcome("timeout", error_type="Sandbox.Timedout")
                     env.stop()
-            if env.state is not State.READY:
+            if env.state is not State.READY and not env.returning:
                 return await self._failed_init(env, rid)
-            return await self._run(env, cold, rid, payload, invoked_arn, client_context)
+            return await self._run(env, cold, rid, payload, invoked_arn, client_context, last)
         finally:
             self._held.discard(env.id)
             self.pool.release(env)
@@ -278,7 +300,7 @@ class FunctionRuntime:
                 self._forget(env)
 
     async def _run(self, env: Environment, cold: bool, rid: str, payload: bytes, invoked_arn: str,
-                   client_context: str | None) -> InvokeResult:
+                   client_context: str | None, last: bool = True) -> InvokeResult | None:
         spec = env.spec
         init_output = self._take_output(env)
         if init_output:
@@ -287,6 +309,14 @@ class FunctionRuntime:
         invocation = Invocation(rid, payload, invoked_arn, deadline_ms, _trace_id(), client_context)
         env.start_invocation(invocation)
         outcome = await self._watch(env, invocation)
+        if outcome.kind == "undelivered":
+            if not last:
+                return None  # the runtime never saw it: no log lines, the caller offers it to another environment
+            outcome = Outcome("exit", b"Runtime exited without providing a reason", "Runtime.ExitError")
+        elif outcome.error_type == "Function.ResponseSizeTooLarge":
+            # the runtime was answered 413 and reports it (awslambdaric logs it, then exits): on AWS that report is
+            # part of this invocation's log, which ends when the runtime asks for its next event or exits
+            await _until_back(env)
         # a worker that died has no /proc entry left: report the peak last seen
         max_memory = max(env.worker.peak_rss_mb() if env.worker is not None else 0, env.peak_rss_mb)
         env.peak_rss_mb = max_memory
@@ -327,7 +357,8 @@ class FunctionRuntime:
         is enforced by killing the environment, as Lambda does ("signal: killed", Runtime.OutOfMemory)."""
         spec = env.spec
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + spec.timeout_s
+        begun = loop.time()
+        deadline = begun + spec.timeout_s
         while True:
             remaining = deadline - loop.time()
             try:
@@ -336,6 +367,11 @@ class FunctionRuntime:
                 pass
             if invocation.done.done():
                 return invocation.done.result()
+            waited = loop.time() - begun
+            if (not invocation.delivered and (waited >= RETURN_GRACE_SECONDS or remaining <= WATCH_INTERVAL)
+                    and env.withdraw(invocation)):
+                # its runtime is still busy after its last response: Lambda would have sent the event elsewhere
+                return Outcome("undelivered")
             if remaining <= WATCH_INTERVAL:
                 outcome = Outcome("timeout", error_type="Sandbox.Timedout")
             elif env.worker is not None and env.worker.rss_mb() > spec.memory_mb:
@@ -379,6 +415,14 @@ def provisioned_init_timeout(spec: FunctionSpec) -> float:
 
 def _out_of_memory() -> Outcome:
     return Outcome("exit", b"Runtime exited with error: signal: killed", "Runtime.OutOfMemory")
+
+
+async def _until_back(env: Environment) -> None:
+    """Wait (at most RETURN_GRACE_SECONDS) for the runtime to ask for its next event or for the environment to stop."""
+    back: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    env.when_back(lambda _: None if back.done() else back.set_result(None))
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(back, RETURN_GRACE_SECONDS)
 
 
 async def _drain_output() -> None:

@@ -218,6 +218,19 @@ def test_invoke_request_errors_and_dry_run(lam: Any, fn: str) -> None:
     assert (code, status) == ("ResourceNotFoundException", 404)
 
 
+@pytest.mark.parametrize("client_context", [
+    "not base64!",  # not base64 at all
+    base64.b64encode(b"{not json").decode(),  # base64, but not JSON
+    base64.b64encode(b"[1, 2]").decode(),  # JSON, but not an object
+])
+def test_invoke_rejects_a_client_context_that_is_not_base64_json(lam: Any, fn: str, client_context: str) -> None:
+    for kind in ("RequestResponse", "Event", "DryRun"):
+        code, message, status = error_of(lam.invoke, FunctionName=fn, InvocationType=kind,
+                                         ClientContext=client_context)
+        assert (code, message, status) == ("InvalidRequestContentException",
+                                           "Client context must be a valid Base64-encoded JSON object.", 400)
+
+
 def test_deleted_function_is_gone(lam: Any, fn: str) -> None:
     lam.delete_function(FunctionName=fn)
     assert error_of(lam.get_function, FunctionName=fn)[0] == "ResourceNotFoundException"

@@ -7,11 +7,14 @@ import base64
 import json
 import re
 import sys
+import urllib.request
 import uuid
 from typing import Any
 
 import pytest
 
+from miniaws.testing import MiniAws
+from tests.functions.event_support import wait_for
 from tests.helpers.lambda_code import ROLE, zipped
 
 pytest.importorskip("awslambdaric")
@@ -36,7 +39,10 @@ def fn(event, context):
         return {"request_id": context.aws_request_id, "remaining": context.get_remaining_time_in_millis(),
                 "arn": context.invoked_function_arn, "name": context.function_name,
                 "memory": context.memory_limit_in_mb, "log_group": context.log_group_name,
-                "custom": cc.custom if cc else None, "trace": os.environ.get("_X_AMZN_TRACE_ID")}
+                "custom": cc.custom if cc else None, "trace": os.environ.get("_X_AMZN_TRACE_ID"),
+                "execution_env": os.environ.get("AWS_EXECUTION_ENV")}
+    if op == "whoami":
+        print("whoami", context.aws_request_id)
     if op == "count":
         return {"count": COUNT, "pid": os.getpid()}
     if op == "size":
@@ -146,3 +152,39 @@ def test_init_error_reported_by_awslambdaric(lam: Any) -> None:
     assert body["errorType"] == "Runtime.ImportModuleError"
     assert body["errorMessage"] == "Unable to import module 'nowhere': No module named 'nowhere'"
     assert "Status: error" in log
+
+
+def test_the_invoke_request_id_is_the_functions(lam: Any, ric: str) -> None:
+    response, out, log = invoke(lam, ric, {"op": "context"})
+    request_id = response["ResponseMetadata"]["RequestId"]
+    assert out["request_id"] == request_id == report(log)["id"]
+    assert log.startswith(f"START RequestId: {request_id} Version: $LATEST\n")
+    assert f"END RequestId: {request_id}\nREPORT RequestId: {request_id}\t" in log
+    # an OS-only runtime: AWS defines no AWS_EXECUTION_ENV for it
+    assert out["execution_env"] is None
+
+
+def test_an_event_invocation_runs_under_the_request_id_invoke_answered_with(lam: Any, ric: str,
+                                                                           miniaws: MiniAws) -> None:
+    response = lam.invoke(FunctionName=ric, InvocationType="Event", Payload=b'{"op": "whoami"}')
+    request_id = response["ResponseMetadata"]["RequestId"]
+    assert response["StatusCode"] == 202
+
+    def logged() -> list[str] | None:
+        with urllib.request.urlopen(f"{miniaws.endpoint_url}/_miniaws/lambda/logs/{ric}") as answer:
+            messages = [e["message"] for e in json.loads(answer.read())["events"]]
+        done = any(m.startswith(f"REPORT RequestId: {request_id}\t") for m in messages)
+        return messages if done else None
+
+    messages = wait_for(logged)
+    assert f"whoami {request_id}" in messages and f"START RequestId: {request_id} Version: $LATEST" in messages
+
+
+def test_the_invoke_after_a_runtime_exit_gets_a_new_runtime(lam: Any) -> None:
+    name = create(lam)
+    _, body, _ = invoke(lam, name, {"op": "big", "n": 7 * 1024 * 1024})
+    assert body["errorType"] == "Function.ResponseSizeTooLarge"
+    # awslambdaric exits on the Runtime API's 413; the next event goes to a new runtime, not to the dying one
+    response, body, log = invoke(lam, name, {"op": "count"})
+    assert "FunctionError" not in response, body
+    assert body["count"] == 1 and report(log)["init"] is not None

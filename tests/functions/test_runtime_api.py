@@ -30,10 +30,21 @@ class Sandbox:
     http: aiohttp.ClientSession
 
     async def invoke(self, request_id: str, client_context: str | None = None) -> Invocation:
-        """Hand the environment an event and let the 'runtime' fetch it."""
+        """Hand the environment an event (its runtime is waiting in /next)."""
         invocation = Invocation(request_id, b'{"n": 1}', ARN, 1_700_000_003_000, "Root=1-a-b", client_context)
         self.env.start_invocation(invocation)
         return invocation
+
+    async def next_event(self, request_id: str, client_context: str | None = None) -> aiohttp.ClientResponse:
+        """After the current invocation is settled and released: the 'runtime' asks for the next event, which is
+        handed over once it waits."""
+        self.env.released()
+        waiting = asyncio.ensure_future(self.http.get(f"{self.base}/invocation/next"))
+        available: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.env.when_back(lambda _: available.set_result(None))
+        await asyncio.wait_for(available, 5)
+        await self.invoke(request_id, client_context)
+        return await asyncio.wait_for(waiting, 5)
 
 
 @pytest.fixture
@@ -62,12 +73,9 @@ async def _outcome(invocation: Invocation) -> Outcome:
 
 async def test_event_headers_and_a_base64_client_context_handed_over_as_json(sandbox: Sandbox) -> None:
     await sandbox.http.post(f"{sandbox.base}/invocation/req-1/response", data=b"1")
-    sandbox.env.released()
     context = {"custom": {"k": "v"}, "env": {"platform": "x"}, "client": {}}
     # Invoke's ClientContext is base64 (X-Amz-Client-Context); runtimes json-parse the header they get
-    waiting = sandbox.http.get(f"{sandbox.base}/invocation/next")
-    await sandbox.invoke("req-2", base64.b64encode(orjson.dumps(context)).decode())
-    async with waiting as response:
+    async with await sandbox.next_event("req-2", base64.b64encode(orjson.dumps(context)).decode()) as response:
         assert await response.read() == b'{"n": 1}'
         headers = response.headers
     assert headers["Lambda-Runtime-Aws-Request-Id"] == "req-2"
@@ -79,10 +87,7 @@ async def test_event_headers_and_a_base64_client_context_handed_over_as_json(san
 
 async def test_a_client_context_that_is_not_base64_json_is_left_out(sandbox: Sandbox) -> None:
     await sandbox.http.post(f"{sandbox.base}/invocation/req-1/response", data=b"1")
-    sandbox.env.released()
-    waiting = sandbox.http.get(f"{sandbox.base}/invocation/next")
-    await sandbox.invoke("req-2", "not base64 {}")
-    async with waiting as response:
+    async with await sandbox.next_event("req-2", "not base64 {}") as response:
         assert response.status == 200 and "Lambda-Runtime-Client-Context" not in response.headers
 
 
@@ -166,3 +171,18 @@ async def test_expect_100_continue_is_answered_before_the_body(sandbox: Sandbox)
         writer.close()
     outcome = await _outcome(invocation)
     assert (outcome.kind, outcome.payload) == ("ok", b"hello")
+
+
+async def test_a_second_report_for_a_settled_invocation_is_forbidden(sandbox: Sandbox) -> None:
+    invocation = sandbox.env.current
+    assert invocation is not None
+    async with sandbox.http.post(f"{sandbox.base}/invocation/req-1/response", data=b"1") as response:
+        assert response.status == 202
+    for kind in ("response", "error"):
+        async with sandbox.http.post(f"{sandbox.base}/invocation/req-1/{kind}", data=b"2") as response:
+            assert response.status == 403
+            body = await response.json()
+        assert body["errorType"] == "InvalidStateTransition"
+        assert body["errorMessage"].startswith("State transition from ResponseSent to ")
+    outcome = await _outcome(invocation)
+    assert (outcome.kind, outcome.payload) == ("ok", b"1")

@@ -5,6 +5,9 @@ document as the payload (https://docs.aws.amazon.com/lambda/latest/api/API_Invok
 queued in memory and retried twice with backoff on failure, as Lambda does for asynchronous invocation
 (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html); how each one ended goes to
 its destinations and dead-letter queue (destinations.py).
+
+The function sees the Invoke request's own id (x-amzn-RequestId) as its aws_request_id and in its START/END/REPORT
+lines, as on AWS; an Event invocation keeps that id through its retries.
 """
 from __future__ import annotations
 
@@ -56,16 +59,17 @@ class InvokeOperations(LambdaBase):
             orjson.loads(payload)
         except orjson.JSONDecodeError as exc:
             raise InvalidRequestContentException(f"Could not parse request body into json: {exc}") from None
+        client_context = v.check_client_context(params.get("ClientContext"))
         config, used = self.version_of(fn, qualifier, route=True)
         if kind == "DryRun":
             return {"StatusCode": 204}
         if kind == "Event":
-            self._queue_event(fn.account, fn.region, fn.name, qualifier, payload)
+            self._queue_event(fn.account, fn.region, fn.name, qualifier, payload, ctx.request_id)
             return {"StatusCode": 202}
         invoked_arn = fn.arn if used == LATEST and qualifier is None else f"{fn.arn}:{used}"
         try:
             result = await self.runtime.invoke(self.function_spec(fn, config), payload, invoked_arn,
-                                               params.get("ClientContext"))
+                                               client_context, request_id=ctx.request_id)
         except Throttled as exc:
             raise TooManyRequestsException(Reason=exc.reason) from None
         out: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": config.version,
@@ -96,13 +100,18 @@ class InvokeOperations(LambdaBase):
         return result.outcome.payload, result.outcome.failed
 
     # -- asynchronous invocation -------------------------------------------------------------------
-    def _queue_event(self, account: str, region: str, name: str, qualifier: str | None, payload: bytes) -> None:
-        task = asyncio.get_running_loop().create_task(self._run_event(account, region, name, qualifier, payload))
+    def _queue_event(self, account: str, region: str, name: str, qualifier: str | None, payload: bytes,
+                     rid: str | None = None) -> None:
+        """Queue an Event invocation under `rid` (Invoke's request id; a new one for in-process sources)."""
+        task = asyncio.get_running_loop().create_task(self._run_event(account, region, name, qualifier, payload,
+                                                                      rid or request_id()))
         self.event_tasks.add(task)
         task.add_done_callback(self.event_tasks.discard)
 
-    async def _run_event(self, account: str, region: str, name: str, qualifier: str | None, payload: bytes) -> None:
-        rid = request_id()
+    async def _run_event(self, account: str, region: str, name: str, qualifier: str | None, payload: bytes,
+                         rid: str) -> None:
+        """One Event invocation and its retries, all under the request id Invoke answered with (AWS retries an
+        asynchronous invocation with the same request id)."""
         received = self.clock.monotonic()
         delay = self.config.lambda_retry_delay_seconds
         attempt = 0
@@ -118,7 +127,8 @@ class InvokeOperations(LambdaBase):
                 config, used = self.version_of(fn, qualifier, route=True)
                 invoked_arn = fn.arn if qualifier is None else f"{fn.arn}:{used}"
                 executed = config.version
-                result = await self.runtime.invoke(self.function_spec(fn, config), payload, invoked_arn)
+                result = await self.runtime.invoke(self.function_spec(fn, config), payload, invoked_arn,
+                                                   request_id=rid)
                 failed, detail = result.outcome.failed, result.outcome.payload
             except Throttled as exc:
                 failed, detail, status = True, exc.reason.encode(), 429

@@ -2,11 +2,16 @@
 InvalidParameterValueException for values Lambda understands but refuses)."""
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from typing import Any
 
+import orjson
+
 from miniaws.functions.service import RESERVED_VARIABLES
-from miniaws.services.lambda_.errors import InvalidParameterValueException, ValidationException
+from miniaws.services.lambda_.errors import (InvalidParameterValueException, InvalidRequestContentException,
+                                            ValidationException)
 
 #: the runtimes miniaws runs: Python on the host (or a configured interpreter), provided.* via the zip's bootstrap
 RUNTIMES = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "provided.al2", "provided.al2023")
@@ -134,3 +139,17 @@ def check_dead_letter(config: Any) -> str | None:
         raise InvalidParameterValueException(f"The provided target arn {arn} is invalid: a dead-letter queue must be "
                                              "an Amazon SQS queue or an Amazon SNS topic.")
     return arn
+
+
+def check_client_context(value: Any) -> str | None:
+    """Invoke's ClientContext (X-Amz-Client-Context): base64 of a JSON object, which Lambda checks before invoking
+    (the message is AWS's, as seen in the wild)."""
+    if not value:
+        return None
+    try:
+        decoded = orjson.loads(base64.b64decode(str(value), validate=True))
+    except (binascii.Error, ValueError):
+        decoded = None
+    if not isinstance(decoded, dict):
+        raise InvalidRequestContentException("Client context must be a valid Base64-encoded JSON object.")
+    return str(value)

@@ -261,11 +261,13 @@ async def test_environment_state_machine(clock: FakeClock) -> None:
     env.respond("r1", b"ok")
     assert invocation.done.result().payload == b"ok"
     env.released()
-    assert env.state is State.READY
-    # an invocation handed over before the runtime asks again is queued for its next /next
+    # not idle again before its runtime asks for the next event (Lambda hands events only to a runtime in /next);
+    # an invocation handed over meanwhile gets its event at that /next
+    assert env.state is State.BUSY and env.returning
     second = Invocation("r2", b"{}", "arn:fn", 0, "Root=1")
     env.start_invocation(second)
-    assert env.next_invocation().result() is second
+    assert not second.delivered
+    assert env.next_invocation().result() is second and second.delivered
     pending = env.next_invocation()
     env.stop()
     assert env.state is State.STOPPED and pending.result() is None and env.stopped.done()
