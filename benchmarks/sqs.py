@@ -5,7 +5,8 @@ For each target in turn: start it pinned to one core, create the queues and topi
 - ``send`` / ``send-batch``: SendMessage / SendMessageBatch(10) from the raw load client (benchmarks.loadgen);
 - ``drain``: ReceiveMessage(10) + DeleteMessageBatch over a pre-filled queue, messages/s;
 - ``e2e``: producers and consumers at once, messages consumed/s;
-- ``wake``: long-poll wake latency (a send to a queue a consumer is long-polling: send start → receive answered);
+- ``wake``: long-poll wake latency (a send to a queue a consumer is long-polling: send start → receive answered,
+  timed when the receive's answer arrives, even if the send's own answer comes later);
 - ``sns-1`` / ``sns-8``: Publish → every subscribed queue's long poll answered, with 1 and 8 queues (envelopes,
   not raw delivery);
 the other five from the flow client (benchmarks.sqsload). The ceiling only answers POSTs, so it runs the first two.

@@ -46,3 +46,6 @@ class RequestContext:
     request: "web.BaseRequest | None" = None
     #: anything the gateway learned while routing (e.g. the virtual-hosted bucket)
     extras: dict[str, Any] = field(default_factory=dict)
+    #: False when the answer acknowledges none of the request's writes (an SQS standard queue's ReceiveMessage):
+    #: the gateway then sends it without waiting for them to commit
+    acknowledges_writes: bool = True

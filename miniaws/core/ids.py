@@ -7,14 +7,20 @@ from __future__ import annotations
 
 import base64
 import random
-import uuid
 
 _random = random.Random()  # seeded from os.urandom by the constructor
 
 
+#: the bits uuid4 fixes: version 4 (bits 76-79) and the RFC 4122 variant (bits 62-63)
+_UUID4_CLEAR = ~((0xF << 76) | (0x3 << 62))
+_UUID4_SET = (0x4 << 76) | (0x2 << 62)
+
+
 def request_id() -> str:
-    """A request id like AWS's (uuid4 text); also in the log line for the request."""
-    return str(uuid.UUID(int=_random.getrandbits(128), version=4))
+    """A request id like AWS's (uuid4 text); also in the log line for the request. Formatted directly: building
+    a uuid.UUID to print it cost twice as much, once per request and per SQS/SNS message id."""
+    h = "%032x" % ((_random.getrandbits(128) & _UUID4_CLEAR) | _UUID4_SET)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def s3_request_id() -> str:

@@ -126,7 +126,7 @@ class Gateway:
     async def _call(self, service: Service, operation: str, ctx: RequestContext, params: dict[str, Any]) -> Any:
         before = self.journal.write_count
         result = await service.call(operation, ctx, params)
-        if self.journal.write_count != before:
+        if self.journal.write_count != before and ctx.acknowledges_writes:
             # the response is an acknowledgement: it goes out only after the batch holding this write commits
             await self.journal.durable()
         return result

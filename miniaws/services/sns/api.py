@@ -6,12 +6,15 @@ its endpoints under /_miniaws/sns/:
     GET    unsubscribe?SubscriptionArn=…          a message's UnsubscribeURL (answers like Unsubscribe)
     GET    outbox[?Destination=…&TopicArn=…]      email, email-json and SMS deliveries, oldest first
     DELETE outbox[?Destination=…]                 empty the outbox
+    GET    deliveries                             HTTP/S posts not yet accepted by their endpoint (retrying), as
+                                                  journaled: the answer waits for the commit of what it shows
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from miniaws.core.errors import AwsError, InternalFailure
@@ -39,11 +42,15 @@ class SnsService(PublishOperations, TopicOperations):
             return 200, web.Response(body=signer.certificate_pem, content_type="application/x-x509-ca-cert")
         if name == "outbox":
             return self._outbox(method, query)
+        if name == "deliveries":
+            if method not in ("GET", "HEAD"):
+                return 405, {"message": "use GET"}
+            return 200, self._deliveries()
         if name in ("confirm", "unsubscribe"):
             if method not in ("GET", "POST"):
                 return 405, {"message": "use GET"}
             return 200, self._url_action(name, query)
-        return 404, {"message": "use /_miniaws/sns/outbox, confirm, unsubscribe or the SigningCertURL"}
+        return 404, {"message": "use /_miniaws/sns/outbox, deliveries, confirm, unsubscribe or the SigningCertURL"}
 
     def _outbox(self, method: str, query: Mapping[str, str]) -> tuple[int, Any]:
         destination, topic = query.get("Destination"), query.get("TopicArn")
@@ -61,6 +68,14 @@ class SnsService(PublishOperations, TopicOperations):
         if method not in ("GET", "HEAD"):
             return 405, {"message": "use GET or DELETE"}
         return 200, {"Messages": [entry for entry in self.outbox if wanted(entry)]}
+
+    def _deliveries(self) -> web.Response:
+        posts = [{"Id": post.post_id, "SubscriptionArn": post.subscription_arn, "Endpoint": post.url,
+                  "Type": post.headers.get("x-amz-sns-message-type"),
+                  "MessageId": post.headers.get("x-amz-sns-message-id"), "Attempts": post.attempts,
+                  "NextAttempt": int(post.next_at * 1000)} for post in self.store.posts.values()]
+        return _DurableResponse(self.journal, body=orjson.dumps({"Deliveries": posts}),
+                                content_type="application/json")
 
     def _url_action(self, action: str, query: Mapping[str, str]) -> web.Response:
         """SubscribeURL / UnsubscribeURL: unsigned GETs answered with the operation's XML, like AWS."""

@@ -2,9 +2,11 @@
 
 SQS is a method call on the SQS service, made before Publish answers (so the message is in the queue, durably,
 when the publisher hears back). HTTP/S endpoints get a POST from a background task over one shared client
-session, retried by the delivery policy. Email, email-json and SMS land in the outbox. Lambda goes through
-the FunctionInvoker hook. A delivery that fails for good goes to the subscription's dead-letter queue
-(RedrivePolicy), if it has one (https://docs.aws.amazon.com/sns/latest/dg/sns-dead-letter-queues.html).
+session, retried by the delivery policy; each POST still owed is journaled with its attempt count and next attempt
+time (before Publish answers), so a restart — even after a crash — resumes its retries instead of losing them.
+Email, email-json and SMS land in the outbox. Lambda goes through the FunctionInvoker hook. A delivery that fails
+for good goes to the subscription's dead-letter queue (RedrivePolicy), if it has one
+(https://docs.aws.amazon.com/sns/latest/dg/sns-dead-letter-queues.html).
 """
 from __future__ import annotations
 
@@ -15,13 +17,13 @@ from typing import Any
 import aiohttp
 
 from miniaws.core.errors import AwsError
-from miniaws.core.ids import request_id
+from miniaws.core.ids import hex_id, request_id
 from miniaws.core.timestamps import iso8601_ms
 from miniaws.services.sns.api_common import SnsBase, log
 from miniaws.services.sns.attributes import DEFAULT_CONTENT_TYPE, DEFAULT_RETRY, RetryPolicy
 from miniaws.services.sns.messages import (Published, confirmation, http_headers, lambda_event, notification_text,
                                            render, sqs_attributes)
-from miniaws.services.sns.models import Subscription, Topic
+from miniaws.services.sns.models import PendingPost, Subscription, Topic
 
 #: "Amazon SNS ... waits up to 15 seconds for a response" from an HTTP/S endpoint before it counts as failed
 HTTP_TIMEOUT_SECONDS = 15.0
@@ -31,6 +33,12 @@ _EMAIL_FOOTER = ("\n\n--\nIf you wish to stop receiving notifications from this 
 
 
 class Delivery(SnsBase):
+    async def start(self) -> None:
+        await super().start()
+        # the posts a previous run still owed (it stopped or crashed while they were pending or retrying)
+        for post in list(self.store.posts.values()):
+            self.spawn(self._post(post))
+
     def fan_out(self, published: Published) -> None:
         """Deliver to each confirmed subscription of the topic, oldest first (a FIFO topic's order)."""
         for subscription in list(published.topic.subscriptions.values()):
@@ -54,8 +62,8 @@ class Delivery(SnsBase):
                                                                    self.urls())
             headers = http_headers("Notification", published.message_id, published.topic.arn, subscription.arn,
                                    subscription.raw, self._content_type(published.topic, subscription))
-            self.spawn(self._post(subscription.arn, subscription.endpoint, body, headers,
-                                  self._retry_policy(published.topic, subscription), notify=True))
+            self.post(subscription.arn, subscription.endpoint, body, headers,
+                      self._retry_policy(published.topic, subscription), notify=True)
         elif protocol in ("email", "email-json", "sms"):
             self._to_outbox(subscription, published, text)
         elif protocol == "lambda":
@@ -100,35 +108,56 @@ class Delivery(SnsBase):
             return subscription.content_type
         return topic.content_type or DEFAULT_CONTENT_TYPE
 
-    async def _post(self, subscription_arn: str, url: str, body: str, headers: dict[str, str],
-                    retry: RetryPolicy, notify: bool) -> None:
-        """POST with retries; a notification that is never accepted goes to the dead-letter queue."""
-        delays = retry.delays()
+    def post(self, subscription_arn: str, url: str, body: str, headers: dict[str, str], retry: RetryPolicy,
+             notify: bool) -> None:
+        """POST in the background, retried by `retry`; journaled first, so the request that caused it (Publish,
+        Subscribe) is answered only once the post is owed durably."""
+        post = PendingPost(hex_id(), subscription_arn, url, body, headers, retry.delays(), notify,
+                           next_at=self.clock.now())
+        self.store.save_post(post)
+        self.spawn(self._post(post))
+
+    async def _post(self, post: PendingPost) -> None:
+        """Attempt until the endpoint accepts; a notification never accepted goes to the dead-letter queue."""
+        delays = post.delays
+        remaining = post.next_at - self.clock.now()
+        if remaining > 0 and post.attempts:
+            # resumed after a restart: wait out the rest of the delay (at most the whole of it: a scaled clock
+            # starts again from real time)
+            await asyncio.sleep(min(remaining, delays[post.attempts - 1]) / self.config.time_scale)
         code, reason = "", ""
-        for attempt in range(len(delays) + 1):
-            if notify and subscription_arn not in self.store.subscriptions:
+        while True:
+            if post.notify and post.subscription_arn not in self.store.subscriptions:
+                self.store.remove_post(post)
                 return  # unsubscribed meanwhile
             try:
-                async with self.http_session().post(url, data=body.encode(), headers=headers,
+                async with self.http_session().post(post.url, data=post.body.encode(), headers=post.headers,
                                                     timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT_SECONDS),
                                                     allow_redirects=False) as response:
                     await response.read()
                     status = response.status
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
                 status, code, reason = 0, "EndpointUnavailable", f"{type(exc).__name__}: {exc}"
-            else:
-                if 200 <= status < 300:
-                    return
+            post.attempts += 1
+            if 200 <= status < 300:
+                self.store.remove_post(post)
+                return
+            if status:
                 code, reason = f"HTTP{status}", f"the endpoint answered HTTP {status}"
                 if 400 <= status < 500 and status != 429:
                     break  # a client-side error is not retried
-            if attempt < len(delays):
-                await asyncio.sleep(delays[attempt] / self.config.time_scale)
-        log.info("SNS could not deliver to %s for %s: %s", url, subscription_arn, reason)
-        subscription = self.store.subscriptions.get(subscription_arn)
-        if notify and subscription is not None:
-            self.dead_letter(subscription, None, body, None, code, reason,
-                             message_id=headers["x-amz-sns-message-id"])
+            if post.attempts > len(delays):
+                break
+            delay = delays[post.attempts - 1]
+            post.next_at = self.clock.now() + delay
+            self.store.save_post(post)
+            await asyncio.sleep(delay / self.config.time_scale)
+        log.info("SNS could not deliver to %s for %s: %s", post.url, post.subscription_arn, reason)
+        self.store.remove_post(post)
+        subscription = self.store.subscriptions.get(post.subscription_arn)
+        if post.notify and subscription is not None:
+            self.dead_letter(subscription, None, post.body, None, code, reason,
+                             message_id=post.headers["x-amz-sns-message-id"])
 
     def send_confirmation(self, kind: str, topic: Topic, subscription: Subscription, token: str) -> None:
         """Post a SubscriptionConfirmation / UnsubscribeConfirmation to an HTTP/S endpoint, or mail it."""
@@ -138,8 +167,8 @@ class Delivery(SnsBase):
         if subscription.protocol in ("http", "https"):
             headers = http_headers(kind, message_id, topic.arn, subscription.arn, False,
                                    self._content_type(topic, subscription))
-            self.spawn(self._post(subscription.arn, subscription.endpoint, render(document), headers,
-                                  self._retry_policy(topic, subscription), notify=False))
+            self.post(subscription.arn, subscription.endpoint, render(document), headers,
+                      self._retry_policy(topic, subscription), notify=False)
         elif subscription.protocol in ("email", "email-json"):
             body = render(document) if subscription.protocol == "email-json" else (
                 f"You have chosen to subscribe to the topic:\n{topic.arn}\n\nTo confirm this subscription, "

@@ -1,5 +1,5 @@
 """SNS's data: topics and their subscriptions, and the settings parsed from their attributes once, when they are
-set, so publishing never re-parses text. Synchronous, no I/O.
+set, so publishing never re-parses text; and the HTTP/S posts still owed to endpoints. Synchronous, no I/O.
 """
 from __future__ import annotations
 
@@ -116,6 +116,33 @@ class Topic:
     @classmethod
     def from_record(cls, r: dict[str, Any]) -> "Topic":
         return cls(r["n"], r["a"], r["r"], r["f"], r["c"], r["at"], r["t"])
+
+
+@dataclass(slots=True, eq=False)
+class PendingPost:
+    """An HTTP/S POST SNS owes an endpoint (a notification or a subscription confirmation) until the endpoint
+    accepts it or it fails for good. Journaled, so the retries a delivery policy promises survive a restart."""
+
+    post_id: str
+    subscription_arn: str
+    url: str
+    body: str
+    headers: dict[str, str]
+    #: seconds to wait before each retry: the delivery policy in force when the message went out
+    delays: list[float]
+    #: a notification (dropped when its subscription goes, dead-lettered when it fails for good), else a confirmation
+    notify: bool
+    #: attempts made so far, and the clock time of the next one
+    attempts: int = 0
+    next_at: float = 0.0
+
+    def record(self) -> dict[str, Any]:
+        return {"i": self.post_id, "s": self.subscription_arn, "u": self.url, "b": self.body, "h": self.headers,
+                "d": self.delays, "n": self.notify, "a": self.attempts, "t": self.next_at}
+
+    @classmethod
+    def from_record(cls, r: dict[str, Any]) -> "PendingPost":
+        return cls(r["i"], r["s"], r["u"], r["b"], r["h"], r["d"], r["n"], r["a"], r["t"])
 
 
 def parse_topic_arn(arn: str) -> tuple[str, str, str] | None:

@@ -1,11 +1,11 @@
-"""The SNS store: every topic, subscription, FIFO deduplication entry and the signing key, and their journal
-records. Synchronous, no I/O; every mutation is journaled before the request that made it is answered.
+"""The SNS store: every topic, subscription, FIFO deduplication entry, HTTP/S post still owed, and the signing key,
+and their journal records. Synchronous, no I/O; every mutation is journaled before the request that made it is answered.
 """
 from __future__ import annotations
 
 import orjson
 
-from miniaws.services.sns.models import Subscription, Topic
+from miniaws.services.sns.models import PendingPost, Subscription, Topic
 from miniaws.services.sns.signing import Signer
 from miniaws.state.journal import Journal
 
@@ -13,6 +13,7 @@ NS_TOPIC = "sns.topic"
 NS_SUBSCRIPTION = "sns.subscription"
 NS_DEDUP = "sns.dedup"
 NS_SIGNING = "sns.signing"
+NS_POST = "sns.post"
 
 #: "subsequent messages within the deduplication scope and interval [5 minutes] ... aren't delivered" (Publish)
 DEDUP_INTERVAL = 300.0
@@ -26,6 +27,8 @@ class SnsStore:
         #: confirmation token -> subscription ARN, for pending subscriptions
         self.tokens: dict[str, str] = {}
         self.signer: Signer | None = None
+        #: HTTP/S posts not yet accepted by their endpoint, by id
+        self.posts: dict[str, PendingPost] = {}
 
     # -- topics ---------------------------------------------------------------------------------
     def topics_of(self, account: str, region: str) -> list[Topic]:
@@ -89,6 +92,15 @@ class SnsStore:
         topic.dedup[key] = entry
         self.journal.put(NS_DEDUP, f"{topic.arn}/{key}", orjson.dumps(entry))
 
+    # -- HTTP/S posts still owed ------------------------------------------------------------------
+    def save_post(self, post: PendingPost) -> None:
+        self.posts[post.post_id] = post
+        self.journal.put(NS_POST, post.post_id, orjson.dumps(post.record()))
+
+    def remove_post(self, post: PendingPost) -> None:
+        if self.posts.pop(post.post_id, None) is not None:
+            self.journal.delete(NS_POST, post.post_id)
+
     # -- the signing key ------------------------------------------------------------------------
     def save_signer(self, signer: Signer) -> None:
         self.signer = signer
@@ -124,9 +136,13 @@ class SnsStore:
             topic.dedup = dict(sorted(topic.dedup.items(), key=lambda item: item[1][0]))
         for _, value in rows.get(NS_SIGNING, ()):
             self.signer = Signer.from_record(orjson.loads(value))
+        for _, value in rows.get(NS_POST, ()):
+            post = PendingPost.from_record(orjson.loads(value))
+            self.posts[post.post_id] = post
 
     def reset(self) -> None:
         self.topics.clear()
         self.subscriptions.clear()
         self.tokens.clear()
+        self.posts.clear()
         # the key stays: certificates that clients fetched keep verifying after a reset

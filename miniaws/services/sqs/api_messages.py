@@ -5,11 +5,11 @@ import asyncio
 import base64
 import binascii
 import hashlib
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from miniaws.core.context import RequestContext
+from miniaws.core.ids import request_id
 from miniaws.services.base import operation
 from miniaws.services.sqs.api_common import SqsBase
 from miniaws.services.sqs.attributes import MAX_MESSAGE_SIZE
@@ -72,18 +72,19 @@ class MessageOperations(SqsBase):
     # -- sending --------------------------------------------------------------------------------
     def send_entry(self, queue: Queue, entry: Mapping[str, Any], now: float, sender_id: str) -> dict[str, Any]:
         """Validate and enqueue one message (SendMessage or a SendMessageBatch entry); its result entry."""
-        body = check_body(entry.get("MessageBody"))
+        encoded = check_body(entry.get("MessageBody"))
+        body: str = entry["MessageBody"]  # a str, or check_body would have refused it
         attributes, attributes_size = message_attributes(entry.get("MessageAttributes"))
         system = system_attributes(entry.get("MessageSystemAttributes"))
         # the body and the message attributes count towards MaximumMessageSize; system attributes do not
-        size = len(body.encode("utf-8")) + attributes_size
+        size = len(encoded) + attributes_size
         if size > queue.max_size:
             raise InvalidParameterValue("One or more parameters are invalid. Reason: Message must be shorter than "
                                         f"{queue.max_size} bytes.")
         group = entry.get("MessageGroupId")
         dedup = entry.get("MessageDeduplicationId")
         dedup_key: str | None = None
-        md5_body = md5_of_body(body)
+        md5_body = md5_of_body(encoded)
         if queue.fifo:
             if entry.get("DelaySeconds"):
                 raise InvalidParameterValue(f"Value {entry['DelaySeconds']} for parameter DelaySeconds is invalid. "
@@ -96,7 +97,7 @@ class MessageOperations(SqsBase):
                     raise InvalidParameterValue("The queue should either have ContentBasedDeduplication enabled or "
                                                 "MessageDeduplicationId provided explicitly")
                 # "Amazon SQS uses a SHA-256 hash to generate the MessageDeduplicationId using the body"
-                dedup = hashlib.sha256(body.encode("utf-8")).hexdigest()
+                dedup = hashlib.sha256(encoded).hexdigest()
             dedup = check_token("MessageDeduplicationId", dedup)
             dedup_key = f"{group}\x1f{dedup}" if queue.dedup_per_group else dedup
             duplicate = self.store.duplicate_of(queue, dedup_key, now)
@@ -114,7 +115,7 @@ class MessageOperations(SqsBase):
             given = integer(entry, "DelaySeconds", 0, MAX_DELAY_SECONDS,
                             f"DelaySeconds must be >= 0 and <= {MAX_DELAY_SECONDS}")
             delay = queue.delay_seconds if given is None else given
-        message = Message(str(uuid.uuid4()), body, md5_body, attributes, md5_of_attributes(attributes), system,
+        message = Message(request_id(), body, md5_body, attributes, md5_of_attributes(attributes), system,
                           md5_of_attributes(system), now, now, sender_id, 0, size, group,
                           dedup if queue.fifo else None, visible_at=now + delay)
         self.store.send(queue, message, now, dedup_key)
@@ -194,6 +195,14 @@ class MessageOperations(SqsBase):
         system_names = _SYSTEM_NAMES if "All" in wanted else tuple(n for n in _SYSTEM_NAMES if n in wanted)
         attribute_filter = _attribute_filter(list(params.get("MessageAttributeNames") or ()))
         seconds = queue.wait_seconds if wait is None else wait
+        if not queue.fifo:
+            # A standard queue answers a receive without waiting for the journal: the message may be handed out
+            # while the commit of its send (or of this receive's visibility change) is still in flight. A crash in
+            # that window can only cause a duplicate — the message comes back visible, or its unacknowledged sender
+            # retries it — and standard queues promise at-least-once delivery: "occasionally more than one copy of
+            # a message is delivered" (SQS Developer Guide, "Amazon SQS standard queues"; "you might get that
+            # message copy again"). FIFO queues promise exactly-once processing, so their receives still wait.
+            ctx.acknowledges_writes = False
         messages = await self._receive_waiting(queue, limit, visibility, seconds, attempt_id)
         if not messages:
             return {}

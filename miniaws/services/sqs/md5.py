@@ -16,8 +16,9 @@ from typing import Any
 _STRING, _BINARY, _STRING_LIST, _BINARY_LIST = 1, 2, 3, 4
 
 
-def md5_of_body(body: str) -> str:
-    return hashlib.md5(body.encode("utf-8")).hexdigest()
+def md5_of_body(body: str | bytes) -> str:
+    """MD5OfMessageBody: the digest of the body's UTF-8 bytes (pass the bytes when you have them)."""
+    return hashlib.md5(body if isinstance(body, bytes) else body.encode("utf-8")).hexdigest()
 
 
 def _chunk(data: bytes) -> bytes:

@@ -6,10 +6,11 @@ change. Deleting a message deletes both, so a deleted message can never come bac
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
+
 import orjson
 
+from miniaws.core.ids import hex_id
 from miniaws.services.sqs.models import Message, MoveTask, Queue
 from miniaws.state.journal import Journal
 
@@ -31,19 +32,13 @@ def _no_signal(queue: Queue, when: float) -> None:
     return None
 
 
-def parse_arn(arn: str) -> tuple[str, str, str] | None:
-    """(account, region, name) of an SQS queue ARN."""
-    parts = arn.split(":")
-    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sqs" or not parts[5]:
-        return None
-    return parts[4], parts[3], parts[5]
-
-
 class SqsStore:
     def __init__(self, journal: Journal, signal: Signal = _no_signal) -> None:
         self.journal = journal
         self.signal = signal
         self.queues: dict[str, Queue] = {}
+        #: the same queues by ARN (in-process senders such as SNS name queues by ARN on every delivery)
+        self.arns: dict[str, Queue] = {}
         self.tasks: dict[str, MoveTask] = {}
 
     # -- queues ---------------------------------------------------------------------------------
@@ -51,8 +46,7 @@ class SqsStore:
         return self.queues.get(f"{account}/{region}/{name}")
 
     def by_arn(self, arn: str) -> Queue | None:
-        parsed = parse_arn(arn)
-        return self.get(*parsed) if parsed is not None else None
+        return self.arns.get(arn)
 
     def queues_of(self, account: str, region: str) -> list[Queue]:
         prefix = f"{account}/{region}/"
@@ -61,6 +55,7 @@ class SqsStore:
     def save_queue(self, queue: Queue) -> None:
         queue.configure()
         self.queues[queue.key] = queue
+        self.arns[queue.arn] = queue
         self.journal.put(NS_QUEUE, queue.key, orjson.dumps(queue.record()))
 
     def remove_queue(self, queue: Queue) -> None:
@@ -71,6 +66,7 @@ class SqsStore:
         queue.clear()
         queue.dedup.clear()
         self.queues.pop(queue.key, None)
+        self.arns.pop(queue.arn, None)
         self.journal.delete(NS_QUEUE, queue.key)
 
     def purge(self, queue: Queue, now: float) -> None:
@@ -155,7 +151,7 @@ class SqsStore:
         if message.first_receive_at is None:
             message.first_receive_at = now
         message.received_at = now
-        message.nonce = os.urandom(6).hex()
+        message.nonce = hex_id(6)
         self._set_visibility(queue, message, now + visibility)
 
     def _set_visibility(self, queue: Queue, message: Message, visible_at: float) -> None:
@@ -224,6 +220,7 @@ class SqsStore:
             queue = Queue.from_record(orjson.loads(value))
             queue.configure()
             self.queues[queue.key] = queue
+            self.arns[queue.arn] = queue
         states = {key: orjson.loads(value) for key, value in rows.get(NS_STATE, ())}
         per_queue: dict[str, list[Message]] = {}
         for key, value in rows.get(NS_MESSAGE, ()):
@@ -265,6 +262,7 @@ class SqsStore:
         for queue in self.queues.values():
             queue.clear()
         self.queues.clear()
+        self.arns.clear()
         self.tasks.clear()
 
     def all_messages(self) -> Iterable[tuple[Queue, Message]]:

@@ -22,7 +22,7 @@ class Waiters:
         self._clock = clock
         # a clock that runs faster than real time (--time-scale) shortens the loop delays by the same factor
         self._scale = float(getattr(clock, "scale", 1.0))
-        self._waiting: dict[str, deque[asyncio.Future[None]]] = {}
+        self._waiting: dict[str, deque[asyncio.Future[bool]]] = {}
         self._timers: dict[str, tuple[float, asyncio.TimerHandle]] = {}
 
     def signal(self, queue: Queue, when: float) -> None:
@@ -39,25 +39,35 @@ class Waiters:
         return seconds / self._scale
 
     async def wait(self, queue: Queue, timeout: float) -> None:
-        """Park until something may have become receivable in `queue`, or `timeout` real seconds pass."""
+        """Park until something may have become receivable in `queue`, or `timeout` real seconds pass.
+
+        One bare future per waiter, resolved True by a wake-up and False by its timeout: waking it resumes the
+        receiver in the next loop turn (asyncio.wait cost two more turns and three more objects per receive).
+        """
         key = queue.key
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.setdefault(key, deque()).append(future)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
+        waiting = self._waiting.get(key)
+        if waiting is None:
+            waiting = self._waiting[key] = deque()
+        waiting.append(future)
+        timer = loop.call_later(timeout, _time_out, future)
         when = queue.next_visible_at(self._clock.now())
         if when is not None:
             self._arm(key, when)
         try:
-            await asyncio.wait((future,), timeout=timeout)
+            await future
         except asyncio.CancelledError:
-            if future.done():
+            if future.done() and not future.cancelled() and future.result():
                 # we were woken for a message we will never take: pass the wake-up on
                 self._wake_one(key)
             raise
         finally:
+            timer.cancel()
+            woken = future.done() and not future.cancelled() and future.result()
             waiting = self._waiting.get(key)
             if waiting is not None:
-                if not future.done():
-                    future.cancel()
+                if not woken:
                     try:
                         waiting.remove(future)
                     except ValueError:
@@ -71,7 +81,7 @@ class Waiters:
         while waiting:
             future = waiting.popleft()
             if not future.done():
-                future.set_result(None)
+                future.set_result(True)
 
     def close(self) -> None:
         for key in list(self._waiting):
@@ -84,7 +94,7 @@ class Waiters:
         while waiting:
             future = waiting.popleft()
             if not future.done():
-                future.set_result(None)
+                future.set_result(True)
                 return
 
     def _arm(self, key: str, when: float) -> None:
@@ -105,3 +115,8 @@ class Waiters:
     def _fire(self, key: str) -> None:
         self._timers.pop(key, None)
         self.wake_all(key)
+
+
+def _time_out(future: asyncio.Future[bool]) -> None:
+    if not future.done():
+        future.set_result(False)

@@ -2,7 +2,7 @@
 deduplication entries and the signing key all come back after a restart; removed ones never do."""
 from __future__ import annotations
 
-from miniaws.services.sns.models import Subscription, Topic
+from miniaws.services.sns.models import PendingPost, Subscription, Topic
 from miniaws.services.sns.store import SnsStore
 from tests.unit.sqs.test_store import RecordingJournal
 
@@ -73,3 +73,26 @@ def test_confirming_forgets_the_token() -> None:
     assert again.tokens == {}
     assert not again.subscriptions[pending.arn].pending
     assert again.subscriptions[pending.arn].authenticated
+
+
+def test_owed_http_posts_come_back_until_removed() -> None:
+    journal = RecordingJournal()
+    store = SnsStore(journal)
+    retrying = PendingPost("p1", "arn:aws:sns:eu-west-1:123456789012:t:1", "http://x/hook", '{"Message": "m"}',
+                           {"x-amz-sns-message-id": "m-1"}, [1.0, 2.5], True, attempts=1, next_at=T0 + 1)
+    accepted = PendingPost("p2", "arn:aws:sns:eu-west-1:123456789012:t:1", "http://x/hook", "body", {}, [], False,
+                           next_at=T0)
+    store.save_post(retrying)
+    store.save_post(accepted)
+    store.remove_post(accepted)
+    retrying.attempts, retrying.next_at = 2, T0 + 4
+    store.save_post(retrying)  # a second failure moves the next attempt
+
+    again = SnsStore(journal)
+    again.restore(journal.rows(), T0 + 2)
+    assert list(again.posts) == ["p1"]
+    back = again.posts["p1"]
+    assert (back.url, back.body, back.headers, back.delays, back.notify, back.attempts, back.next_at) == (
+        "http://x/hook", '{"Message": "m"}', {"x-amz-sns-message-id": "m-1"}, [1.0, 2.5], True, 2, T0 + 4)
+    again.remove_post(back)
+    assert not [key for key in journal.records if key[0] == "sns.post"]
