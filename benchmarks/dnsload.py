@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import math
-import pickle
-import subprocess
-import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks import procs
+from benchmarks import child
 
 LOST_AFTER_S = 1.0
-_ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,37 +176,12 @@ class LoadError(Exception):
 
 def run_cell(spec: DnsLoadSpec, workdir: Path) -> DnsCell:
     """Run one measurement in a fresh client process (parent side)."""
-    spec_path = workdir / "dnsload.pickle"
-    spec_path.write_bytes(pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL))
-    proc = procs.spawn([sys.executable, "-m", "benchmarks.dnsload", str(spec_path)], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, cwd=str(_ROOT))
-    try:
-        out, err = proc.communicate(timeout=spec.warmup_s + spec.duration_s + 60)
-    except subprocess.TimeoutExpired:
-        raise LoadError("load client did not finish in time") from None
-    finally:
-        procs.stop(proc)
-        spec_path.unlink(missing_ok=True)
-    if proc.returncode != 0 or not out.strip():
-        tail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-        raise LoadError(f"load client exited with {proc.returncode}: {tail[0]}")
-    return DnsCell(**json.loads(out.splitlines()[-1]))
+    return DnsCell(**child.run("benchmarks.dnsload", spec, workdir / "dnsload.pickle",
+                               spec.warmup_s + spec.duration_s + 60, LoadError))
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        sys.exit("usage: python -m benchmarks.dnsload SPEC.pickle")
-    spec: DnsLoadSpec = pickle.loads(Path(args[0]).read_bytes())
-    procs.pin_self(spec.cpu)
-    try:
-        import uvloop
-    except ImportError:
-        result = asyncio.run(_Run(spec).run())
-    else:
-        result = uvloop.run(_Run(spec).run())
-    print(json.dumps(asdict(result)), flush=True)
-
+    child.main("benchmarks.dnsload", lambda spec: _Run(spec).run(), argv)
 
 if __name__ == "__main__":
     main()

@@ -17,20 +17,15 @@ Both are bounded by ``cap_s``; a capped run reports what got done in that time.
 from __future__ import annotations
 
 import asyncio
-import json
-import pickle
-import subprocess
-import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks import procs
+from benchmarks import child
 from benchmarks.sqsload import Http, Requests, _handles
 
 import orjson  # a miniaws dependency: the harness runs in the project's venv
 
-_ROOT = Path(__file__).resolve().parents[1]
 #: how often the mapping run looks at the count file, then at the queue (client side only)
 _WATCH_S = 0.002
 
@@ -186,37 +181,12 @@ class Feed:
 
 def run_feed(spec: FeedSpec, workdir: Path) -> FeedResult:
     """Run one feed in a fresh client process (parent side)."""
-    spec_path = workdir / "feedspec.pickle"
-    spec_path.write_bytes(pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL))
-    proc = procs.spawn([sys.executable, "-m", "benchmarks.lambdasqs", str(spec_path)], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, cwd=str(_ROOT))
-    try:
-        out, err = proc.communicate(timeout=spec.cap_s + 60)
-    except subprocess.TimeoutExpired:
-        raise FeedError("feed client did not finish in time") from None
-    finally:
-        procs.stop(proc)
-        spec_path.unlink(missing_ok=True)
-    if proc.returncode != 0 or not out.strip():
-        tail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-        raise FeedError(f"feed client exited with {proc.returncode}: {tail[0]}")
-    return FeedResult(**json.loads(out.splitlines()[-1]))
+    return FeedResult(**child.run("benchmarks.lambdasqs", spec, workdir / "feedspec.pickle", spec.cap_s + 60,
+                                  FeedError, "feed client"))
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        sys.exit("usage: python -m benchmarks.lambdasqs SPEC.pickle")
-    spec: FeedSpec = pickle.loads(Path(args[0]).read_bytes())
-    procs.pin_self(spec.cpu)
-    try:
-        import uvloop
-    except ImportError:
-        result = asyncio.run(Feed(spec).run())
-    else:
-        result = uvloop.run(Feed(spec).run())
-    print(json.dumps(asdict(result)), flush=True)
-
+    child.main("benchmarks.lambdasqs", lambda spec: Feed(spec).run(), argv)
 
 if __name__ == "__main__":
     main()

@@ -7,20 +7,15 @@ one JSON CellResult. Requests are pre-built bytes, so the timed loop only writes
 from __future__ import annotations
 
 import asyncio
-import json
 import math
-import pickle
-import subprocess
-import sys
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
-from benchmarks import procs
+from benchmarks import child
 
-_ROOT = Path(__file__).resolve().parents[1]
 _INLINE_BODY_MAX = 64 * 1024
 _RECV_BUFFER = 256 * 1024
 _MAX_HEAD = 64 * 1024
@@ -332,38 +327,12 @@ class _Run:
 
 def run_cell(spec: LoadSpec, workdir: Path) -> CellResult:
     """Run one measurement in a fresh client process (parent side)."""
-    spec_path = workdir / "loadspec.pickle"
-    spec_path.write_bytes(pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL))
-    argv = [sys.executable, "-m", "benchmarks.loadgen", str(spec_path)]
-    proc = procs.spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(_ROOT))
-    try:
-        limit = spec.warmup_s + max(spec.duration_s, _SLOW_CELL_S) + _GRACE_S + 30
-        out, err = proc.communicate(timeout=limit)
-    except subprocess.TimeoutExpired:
-        raise LoadgenError("load client did not finish in time") from None
-    finally:
-        procs.stop(proc)
-        spec_path.unlink(missing_ok=True)
-    if proc.returncode != 0 or not out.strip():
-        tail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-        raise LoadgenError(f"load client exited with {proc.returncode}: {tail[0]}")
-    return CellResult(**json.loads(out.splitlines()[-1]))
+    limit = spec.warmup_s + max(spec.duration_s, _SLOW_CELL_S) + _GRACE_S + 30
+    return CellResult(**child.run("benchmarks.loadgen", spec, workdir / "loadspec.pickle", limit, LoadgenError))
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        sys.exit("usage: python -m benchmarks.loadgen SPEC.pickle")
-    spec: LoadSpec = pickle.loads(Path(args[0]).read_bytes())
-    procs.pin_self(spec.cpu)
-    try:
-        import uvloop
-    except ImportError:
-        result = asyncio.run(_Run(spec).run())
-    else:
-        result = uvloop.run(_Run(spec).run())
-    print(json.dumps(asdict(result)), flush=True)
-
+    child.main("benchmarks.loadgen", lambda spec: _Run(spec).run(), argv)
 
 if __name__ == "__main__":
     main()

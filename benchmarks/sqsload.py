@@ -16,25 +16,20 @@ FlowResult. Requests are raw HTTP/1.1 over keep-alive asyncio streams (uvloop), 
 from __future__ import annotations
 
 import asyncio
-import json
 import math
-import pickle
-import subprocess
-import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from benchmarks import procs
+from benchmarks import child
 
 import orjson  # a miniaws dependency: the harness runs in the project's venv
 
 _dumps = orjson.dumps
 _loads = orjson.loads
 
-_ROOT = Path(__file__).resolve().parents[1]
 # auth is off on every target: the credential scope only routes the request to its service
 _AUTH = ("AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/{service}/aws4_request, SignedHeaders=host, "
          "Signature=0000000000000000000000000000000000000000000000000000000000000000")
@@ -341,37 +336,12 @@ class Flow:
 
 def run_flow(spec: FlowSpec, workdir: Path, timeout: float = 300.0) -> FlowResult:
     """Run one flow in a fresh client process (parent side)."""
-    spec_path = workdir / "flowspec.pickle"
-    spec_path.write_bytes(pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL))
-    proc = procs.spawn([sys.executable, "-m", "benchmarks.sqsload", str(spec_path)], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, cwd=str(_ROOT))
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise FlowError("flow client did not finish in time") from None
-    finally:
-        procs.stop(proc)
-        spec_path.unlink(missing_ok=True)
-    if proc.returncode != 0 or not out.strip():
-        tail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-        raise FlowError(f"flow client exited with {proc.returncode}: {tail[0]}")
-    return FlowResult(**json.loads(out.splitlines()[-1]))
+    return FlowResult(**child.run("benchmarks.sqsload", spec, workdir / "flowspec.pickle", timeout, FlowError,
+                                  "flow client"))
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        sys.exit("usage: python -m benchmarks.sqsload SPEC.pickle")
-    spec: FlowSpec = pickle.loads(Path(args[0]).read_bytes())
-    procs.pin_self(spec.cpu)
-    try:
-        import uvloop
-    except ImportError:
-        result = asyncio.run(Flow(spec).run())
-    else:
-        result = uvloop.run(Flow(spec).run())
-    print(json.dumps(asdict(result)), flush=True)
-
+    child.main("benchmarks.sqsload", lambda spec: Flow(spec).run(), argv)
 
 if __name__ == "__main__":
     main()
