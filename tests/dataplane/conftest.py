@@ -36,6 +36,11 @@ def server() -> Iterator[ServerThread]:
 
 
 @pytest.fixture(scope="module")
+def elb(server: ServerThread) -> Any:
+    return make_client(server.endpoint_url, "elbv2")
+
+
+@pytest.fixture(scope="module")
 def r53(server: ServerThread) -> Any:
     return make_client(server.endpoint_url, "route53")
 

@@ -17,21 +17,7 @@ from typing import Any
 import pytest
 
 from miniaws.server import ServerThread
-from tests.api.conftest import make_client
-from tests.dataplane.conftest import start
 from tests.dataplane.lb_support import Backend, forward, listener_url, load_balancer, request, states, target_group
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[ServerThread]:
-    thread = start()
-    yield thread
-    thread.stop()
-
-
-@pytest.fixture(scope="module")
-def elb(server: ServerThread) -> Any:
-    return make_client(server.endpoint_url, "elbv2")
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,7 +11,6 @@ from botocore.config import Config as BotoConfig
 
 from miniaws.server import ServerThread
 from tests.api.conftest import make_client
-from tests.dataplane.conftest import start
 from tests.dataplane.lb_support import forward, listener_url, load_balancer, request, unique
 from tests.helpers.lambda_code import ROLE, zipped
 
@@ -38,13 +36,6 @@ def handler(event, context):
         answer["headers"] = {"Content-Type": "application/json", "X-Fn": "one"}
     return answer
 '''
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[ServerThread]:
-    thread = start()
-    yield thread
-    thread.stop()
 
 
 def test_lambda_target(server: ServerThread) -> None:

@@ -20,21 +20,9 @@ import pytest
 
 from miniaws.server import ServerThread
 from tests.api.conftest import make_client
-from tests.dataplane.conftest import a_values, ask, start
+from tests.dataplane.conftest import a_values, ask
 from tests.dataplane.lb_support import (Backend, forward, listener_url, load_balancer, request, states,
                                         target_group)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[ServerThread]:
-    thread = start()
-    yield thread
-    thread.stop()
-
-
-@pytest.fixture(scope="module")
-def elb(server: ServerThread) -> Any:
-    return make_client(server.endpoint_url, "elbv2")
 
 
 @pytest.fixture(scope="module")

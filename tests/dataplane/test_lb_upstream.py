@@ -16,8 +16,6 @@ from aiohttp import web
 
 from miniaws.server import ServerThread
 from miniaws.services.elbv2.certs import self_signed
-from tests.api.conftest import make_client
-from tests.dataplane.conftest import start
 from tests.dataplane.lb_support import Backend, forward, listener_url, load_balancer, request, states, target_group
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -84,23 +82,11 @@ class ScriptedTarget:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[ServerThread]:
-    thread = start()
-    yield thread
-    thread.stop()
-
-
-@pytest.fixture(scope="module")
 def target(server: ServerThread) -> Iterator[ScriptedTarget]:
     scripted = ScriptedTarget(server)
     server.call(scripted._start())
     yield scripted
     server.call(scripted._stop())
-
-
-@pytest.fixture(scope="module")
-def elb(server: ServerThread) -> Any:
-    return make_client(server.endpoint_url, "elbv2")
 
 
 def wait_for(check: Any, timeout: float = 10.0) -> None:
