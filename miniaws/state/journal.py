@@ -61,7 +61,13 @@ class MemoryJournal:
 
 
 class SqliteJournal:
-    """Grouped-commit journal over the state database."""
+    """Grouped-commit journal over the state database.
+
+    Driven by callbacks, not a task: the first mutation of a loop turn schedules a flush for the end of the
+    turn; the flush hands the batch to the database thread; when that commit lands, its waiters are released
+    and whatever accumulated meanwhile is flushed at once as the next batch. So at most one commit is in flight
+    and every request waits for at most the commit after its own mutation.
+    """
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -69,7 +75,8 @@ class SqliteJournal:
         self._pending: dict[tuple[str, str], bytes | None] = {}
         self._pending_callbacks: list[Callable[[], None]] = []
         self._pending_done: asyncio.Future[None] | None = None
-        self._flushing = False
+        self._inflight: asyncio.Future[None] | None = None
+        self._flush_scheduled = False
         self._closed = False
 
     # -- writing (synchronous: called from models) -------------------------------------------------
@@ -89,37 +96,37 @@ class SqliteJournal:
         if count:
             self.write_count += 1
         if self._pending_done is None:
-            self._pending_done = asyncio.get_running_loop().create_future()
-        if not self._flushing:
-            self._flushing = True
-            # call_soon: everything else mutated in this loop turn joins the same transaction
-            asyncio.get_running_loop().call_soon(self._start_flush)
+            loop = asyncio.get_running_loop()
+            self._pending_done = loop.create_future()
+            if self._inflight is None and not self._flush_scheduled:
+                self._flush_scheduled = True
+                # call_soon: everything else mutated in this loop turn joins the same transaction
+                loop.call_soon(self._flush)
 
     async def durable(self) -> None:
-        if self._pending_done is not None:
-            await asyncio.shield(self._pending_done)
-        elif self._flushing and self._inflight is not None:
-            await asyncio.shield(self._inflight)
+        waiting = self._pending_done or self._inflight
+        if waiting is not None:
+            await asyncio.shield(waiting)
 
-    _inflight: asyncio.Future[None] | None = None
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        done = self._pending_done
+        if done is None or self._inflight is not None:
+            return
+        batch, self._pending = self._pending, {}
+        callbacks, self._pending_callbacks = self._pending_callbacks, []
+        self._pending_done = None
+        self._inflight = done
+        upserts = [(ns, key, value) for (ns, key), value in batch.items() if value is not None]
+        deletes = [(ns, key) for (ns, key), value in batch.items() if value is None]
 
-    def _start_flush(self) -> None:
-        asyncio.get_running_loop().create_task(self._flush_loop())
-
-    async def _flush_loop(self) -> None:
-        try:
-            while self._pending_done is not None:
-                batch, self._pending = self._pending, {}
-                callbacks, self._pending_callbacks = self._pending_callbacks, []
-                done, self._pending_done = self._pending_done, None
-                self._inflight = done
-                try:
-                    await self._commit(batch)
-                except Exception as exc:  # a failed commit must fail the requests waiting on it
-                    log.exception("journal commit failed")
-                    if not done.done():
-                        done.set_exception(exc)
-                    continue
+        def committed(_: None, error: BaseException | None) -> None:
+            self._inflight = None
+            if error is not None:  # a failed commit must fail the requests waiting on it
+                log.error("journal commit failed", exc_info=error)
+                if not done.done():
+                    done.set_exception(error)
+            else:
                 for callback in callbacks:
                     try:
                         callback()
@@ -127,16 +134,13 @@ class SqliteJournal:
                         log.exception("after-commit callback failed")
                 if not done.done():
                     done.set_result(None)
-        finally:
-            self._inflight = None
-            self._flushing = False
+            if self._pending_done is not None:
+                self._flush()
 
-    async def _commit(self, batch: dict[tuple[str, str], bytes | None]) -> None:
-        if not batch:
-            return
-        upserts = [(ns, key, value) for (ns, key), value in batch.items() if value is not None]
-        deletes = [(ns, key) for (ns, key), value in batch.items() if value is None]
-        await self._db.run(self._db.commit_sync, upserts, deletes)
+        if upserts or deletes:
+            self._db.submit(self._db.commit_sync, (upserts, deletes), committed)
+        else:
+            committed(None, None)
 
     # -- reading and lifecycle ------------------------------------------------------------------
     async def load(self) -> list[tuple[str, str, bytes]]:

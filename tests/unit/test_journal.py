@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
+
+import pytest
 
 from miniaws.state.blobs import BlobStore
 from miniaws.state.db import open_database
@@ -27,14 +30,15 @@ async def test_put_delete_replay(tmp_path: Path) -> None:
 async def test_writes_in_one_loop_turn_share_a_commit(tmp_path: Path) -> None:
     journal = SqliteJournal(await open_database(tmp_path / "s.db"))
     commits = 0
-    original = journal._commit
+    database = journal._db
+    original = database.commit_sync
 
-    async def counting(batch: dict[tuple[str, str], bytes | None]) -> None:
+    def counting(upserts: Sequence[tuple[str, str, bytes]], deletes: Sequence[tuple[str, str]]) -> None:
         nonlocal commits
         commits += 1
-        await original(batch)
+        original(upserts, deletes)
 
-    journal._commit = counting  # type: ignore[method-assign]
+    database.commit_sync = counting  # type: ignore[method-assign]
     for i in range(100):
         journal.put("ns", str(i), b"x")
     await journal.durable()
@@ -48,6 +52,27 @@ async def test_writes_in_one_loop_turn_share_a_commit(tmp_path: Path) -> None:
     assert commits <= 3
     rows = await journal.load()
     assert len(rows) == 150
+    await journal.close()
+
+
+async def test_a_failed_commit_fails_its_waiters_and_the_next_batch_still_commits(tmp_path: Path) -> None:
+    journal = SqliteJournal(await open_database(tmp_path / "s.db"))
+    database = journal._db
+    original = database.commit_sync
+    failures = [RuntimeError("disk full")]
+
+    def failing_once(upserts: Sequence[tuple[str, str, bytes]], deletes: Sequence[tuple[str, str]]) -> None:
+        if failures:
+            raise failures.pop()
+        original(upserts, deletes)
+
+    database.commit_sync = failing_once  # type: ignore[method-assign]
+    journal.put("ns", "lost", b"1")
+    with pytest.raises(RuntimeError, match="disk full"):
+        await journal.durable()
+    journal.put("ns", "kept", b"2")
+    await journal.durable()
+    assert [key for _, key, _ in await journal.load()] == ["kept"]
     await journal.close()
 
 
