@@ -62,6 +62,9 @@ async def serve(config: Config) -> None:
     gc.freeze()
     gc.enable()
     print(server.banner(), flush=True)
+    from miniaws.core import cabundle
+
+    trust_store = asyncio.get_running_loop().create_task(cabundle.load_in_background())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -70,6 +73,7 @@ async def serve(config: Config) -> None:
         await stop.wait()
     finally:
         print("miniaws: shutting down", flush=True)
+        trust_store.cancel()
         await server.stop()
 
 
@@ -91,7 +95,10 @@ def _run(argv: Sequence[str] | None) -> int:
         return 2
     logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    from miniaws.server import DataDirectoryBusy
+    from miniaws.core import cabundle
+
+    with cabundle.deferred():  # aiohttp's import would parse the CA bundle twice on the start-up path
+        from miniaws.server import DataDirectoryBusy
 
     try:
         import uvloop

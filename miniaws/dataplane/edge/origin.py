@@ -20,6 +20,7 @@ from aiohttp.abc import AbstractResolver
 from multidict import CIMultiDict
 from yarl import URL
 
+from miniaws.core import cabundle
 from miniaws.dataplane.edge.routing import Origin
 
 log = logging.getLogger("miniaws.edge")
@@ -100,6 +101,7 @@ class OriginClient:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
+            cabundle.ensure_loaded()
             resolver = self._resolver() if self._resolver is not None else None
             # with our own resolver its answers are cached for their record's TTL there, not by the connector
             connector = aiohttp.TCPConnector(limit=256, keepalive_timeout=5.0, resolver=resolver,

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import aiohttp
 
 from miniaws.config import Config
+from miniaws.core import cabundle
 from miniaws.core.clock import Clock
 from miniaws.core.context import RequestContext
 from miniaws.services.base import Service
@@ -118,6 +119,7 @@ class SnsBase(Service):
     def http_session(self) -> aiohttp.ClientSession:
         """The one client session every HTTP/S delivery shares (created on first use, on the server's loop)."""
         if self.session is None:
+            cabundle.ensure_loaded()
             self.session = aiohttp.ClientSession(headers={"Accept-Encoding": "gzip,deflate"})
         return self.session
 
