@@ -1,4 +1,4 @@
-"""The SQLite state file: one connection owned by one worker thread, WAL mode, the keyed-journal schema.
+"""The SQLite state file: one connection owned by one worker thread, WAL mode, the journal's append-only log.
 
 Every database call is one hop to that thread. A journal batch (BEGIN, upserts, deletes, COMMIT) is a single
 hop: with a per-statement async wrapper (aiosqlite) the same batch took four hops, which measured as the
@@ -14,21 +14,39 @@ import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+#: The journal is an append-only log: a row per committed put, a NULL value for a delete. Appending keeps every commit
+#: on the b-tree's right edge: upserting random keys into a keyed table rewrote a page per row (15 random SQS message
+#: rows cost ~780 µs of CPU per commit; appending them ~200 µs). Superseded rows are discarded in the background
+#: and when the log is loaded.
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS records (
+CREATE TABLE IF NOT EXISTS log (
+    seq   INTEGER PRIMARY KEY,
     ns    TEXT NOT NULL,
     key   TEXT NOT NULL,
-    value BLOB NOT NULL,
-    PRIMARY KEY (ns, key)
-) WITHOUT ROWID;
+    value BLOB
+);
 """
-_UPSERT = ("INSERT INTO records (ns, key, value) VALUES (?, ?, ?) "
-           "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value")
-_DELETE = "DELETE FROM records WHERE ns = ? AND key = ?"
+_APPEND = "INSERT INTO log (seq, ns, key, value) VALUES (?, ?, ?, ?)"
+_DISCARD = "DELETE FROM log WHERE seq = ?"
+
+#: one log row: (seq, namespace, key, value); value None records a delete
+LogRow = tuple[int, str, str, bytes | None]
+
+
+@dataclass
+class LogState:
+    """What replaying the log found: the live records and where each one is."""
+
+    live: list[tuple[str, str, bytes]] = field(default_factory=list)  # sorted by (ns, key)
+    seq_of: dict[tuple[str, str], int] = field(default_factory=dict)
+    next_seq: int = 1
+    discarded: int = 0
+
 
 #: a call for the worker thread: the function, its arguments, and what to do on the loop with the outcome
 _Job = tuple[Callable[..., Any], tuple[Any, ...], Callable[[Any, BaseException | None], None]]
@@ -41,6 +59,8 @@ class Database:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._conn: sqlite3.Connection | None = None
+        #: the highest seq in the log when it was opened
+        self.max_seq = 0
 
     # -- calling into the worker ----------------------------------------------------------------
     def submit(self, fn: Callable[..., T], args: tuple[Any, ...],
@@ -96,26 +116,76 @@ class Database:
         conn.execute("PRAGMA busy_timeout=5000")
         conn.executescript(SCHEMA)
         self._conn = conn
+        self._migrate_keyed_table()
+        self.max_seq = int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM log").fetchone()[0])
 
-    def commit_sync(self, upserts: Sequence[tuple[str, str, bytes]], deletes: Sequence[tuple[str, str]]) -> None:
+    def _migrate_keyed_table(self) -> None:
+        """Data directories written before the log kept one upserted row per key in `records`: append them."""
         conn = self._require()
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'records'").fetchone() is None:
+            return
         conn.execute("BEGIN")
         try:
-            if upserts:
-                conn.executemany(_UPSERT, upserts)
-            if deletes:
-                conn.executemany(_DELETE, deletes)
+            conn.execute("INSERT INTO log (ns, key, value) SELECT ns, key, value FROM records ORDER BY ns, key")
+            conn.execute("DROP TABLE records")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
 
-    def load_sync(self) -> list[tuple[str, str, bytes]]:
-        rows = self._require().execute("SELECT ns, key, value FROM records ORDER BY ns, key").fetchall()
-        return [(str(r[0]), str(r[1]), bytes(r[2])) for r in rows]
+    def append_sync(self, rows: Sequence[LogRow]) -> None:
+        """One transaction (one fsync) for the batch."""
+        conn = self._require()
+        if len(rows) == 1:
+            conn.execute(_APPEND, rows[0])  # a single statement is its own transaction: one step, not three
+            return
+        conn.execute("BEGIN")
+        try:
+            conn.executemany(_APPEND, rows)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def discard_sync(self, seqs: Sequence[int]) -> None:
+        """Drop superseded rows. Callers pass seqs in ascending order, so a delete's row outlives the rows it
+        deleted: a crash between two discards can never bring a deleted record back."""
+        conn = self._require()
+        conn.execute("BEGIN")
+        try:
+            conn.executemany(_DISCARD, [(seq,) for seq in seqs])
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def load_sync(self) -> LogState:
+        """Replay the log (later rows win, NULL deletes) and discard what it superseded."""
+        state = LogState()
+        seq_of = state.seq_of
+        values: dict[tuple[str, str], bytes] = {}
+        dead: list[int] = []
+        for seq, ns, key, value in self._require().execute("SELECT seq, ns, key, value FROM log ORDER BY seq"):
+            record = (str(ns), str(key))
+            previous = seq_of.pop(record, None)
+            if previous is not None:
+                dead.append(previous)
+                del values[record]
+            if value is None:
+                dead.append(seq)
+            else:
+                seq_of[record] = seq
+                values[record] = bytes(value)
+            state.next_seq = seq + 1
+        if dead:
+            dead.sort()
+            self.discard_sync(dead)
+        state.discarded = len(dead)
+        state.live = [(ns, key, values[(ns, key)]) for ns, key in sorted(values)]
+        return state
 
     def clear_sync(self) -> None:
-        self._require().execute("DELETE FROM records")
+        self._require().execute("DELETE FROM log")
 
     def close_sync(self) -> None:
         if self._conn is not None:

@@ -1,8 +1,9 @@
-"""The keyed journal: every model mutation is a put/delete of (namespace, key) committed in grouped batches.
+"""The journal: every model mutation is a put/delete of (namespace, key), appended to a log in grouped commits.
 
-Each record supersedes the previous record with the same key, so the journal never grows past the live state
-and start-up replay is one scan (no separate snapshot/compaction pass is needed). All mutations made while a
-commit is in flight share the next transaction: durability costs one fsync per batch, not per request.
+A record supersedes the previous record with the same key. The log is append-only (cheap commits, see db.py); the
+journal remembers where each live record is, and once a superseding commit is durable the rows it made obsolete
+are discarded in small background batches, so the log stays close to the live state. Start-up replay is one scan.
+All mutations made while a commit is in flight share the next transaction: one fsync per batch, not per request.
 """
 from __future__ import annotations
 
@@ -11,10 +12,14 @@ import logging
 from collections.abc import Callable
 from typing import Iterable, Protocol
 
-from miniaws.state.db import Database
+from miniaws.state.db import Database, LogRow
 
 log = logging.getLogger("miniaws.state")
 
+#: superseded rows wait until there are this many, then go in batches of DISCARD_BATCH (a batch of random rows
+#: costs ~8 µs of the database thread's CPU per row: a few ms, queued between commits)
+DISCARD_AT = 512
+DISCARD_BATCH = 256
 
 
 class Journal(Protocol):
@@ -78,6 +83,10 @@ class SqliteJournal:
         self._inflight: asyncio.Future[None] | None = None
         self._flush_scheduled = False
         self._closed = False
+        self._seq_of: dict[tuple[str, str], int] = {}
+        self._next_seq = db.max_seq + 1
+        self._dead: list[int] = []
+        self._discarding = False
 
     # -- writing (synchronous: called from models) -------------------------------------------------
     def put(self, ns: str, key: str, value: bytes) -> None:
@@ -117,8 +126,12 @@ class SqliteJournal:
         callbacks, self._pending_callbacks = self._pending_callbacks, []
         self._pending_done = None
         self._inflight = done
-        upserts = [(ns, key, value) for (ns, key), value in batch.items() if value is not None]
-        deletes = [(ns, key) for (ns, key), value in batch.items() if value is None]
+        seq = self._next_seq
+        rows: list[LogRow] = []
+        for (ns, key), value in batch.items():
+            rows.append((seq, ns, key, value))
+            seq += 1
+        self._next_seq = seq
 
         def committed(_: None, error: BaseException | None) -> None:
             self._inflight = None
@@ -127,6 +140,7 @@ class SqliteJournal:
                 if not done.done():
                     done.set_exception(error)
             else:
+                self._supersede(rows)
                 for callback in callbacks:
                     try:
                         callback()
@@ -136,20 +150,60 @@ class SqliteJournal:
                     done.set_result(None)
             if self._pending_done is not None:
                 self._flush()
+            elif len(self._dead) >= DISCARD_AT:
+                self._discard()
 
-        if upserts or deletes:
-            self._db.submit(self._db.commit_sync, (upserts, deletes), committed)
+        if rows:
+            self._db.submit(self._db.append_sync, (rows,), committed)
         else:
             committed(None, None)
 
+    def _supersede(self, rows: list[LogRow]) -> None:
+        """After `rows` committed: the rows they replace are dead, and so is a delete's own row."""
+        seq_of, dead = self._seq_of, self._dead
+        for seq, ns, key, value in rows:
+            previous = seq_of.pop((ns, key), None)
+            if previous is not None:
+                dead.append(previous)
+            if value is None:
+                dead.append(seq)
+            else:
+                seq_of[(ns, key)] = seq
+
+    def _discard(self) -> None:
+        if self._discarding or self._closed:
+            return
+        # oldest first: a delete's own row is discarded no earlier than the row it deleted (see db.discard_sync)
+        self._dead.sort()
+        batch, self._dead = self._dead[:DISCARD_BATCH], self._dead[DISCARD_BATCH:]
+        self._discarding = True
+
+        def discarded(_: None, error: BaseException | None) -> None:
+            self._discarding = False
+            if error is not None:
+                log.error("journal discard failed", exc_info=error)
+                self._dead.extend(batch)
+            elif len(self._dead) >= DISCARD_AT and self._pending_done is None:
+                self._discard()
+
+        self._db.submit(self._db.discard_sync, (batch,), discarded)
+
     # -- reading and lifecycle ------------------------------------------------------------------
     async def load(self) -> list[tuple[str, str, bytes]]:
-        return await self._db.run(self._db.load_sync)
+        """Every live record, sorted by (namespace, key). Call before the first write."""
+        state = await self._db.run(self._db.load_sync)
+        self._seq_of = state.seq_of
+        self._next_seq = max(self._next_seq, state.next_seq)
+        if state.discarded:
+            log.info("journal: discarded %d superseded rows", state.discarded)
+        return state.live
 
     async def clear(self) -> None:
         await self.durable()
         self._pending.clear()
         await self._db.run(self._db.clear_sync)
+        self._seq_of.clear()
+        self._dead.clear()
 
     async def close(self) -> None:
         if self._closed:

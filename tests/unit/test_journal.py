@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 from miniaws.state.blobs import BlobStore
-from miniaws.state.db import open_database
+import sqlite3
+
+from miniaws.state import journal as journal_module
+from miniaws.state.db import LogRow, open_database
 from miniaws.state.journal import SqliteJournal, group_rows
 
 
@@ -31,14 +34,14 @@ async def test_writes_in_one_loop_turn_share_a_commit(tmp_path: Path) -> None:
     journal = SqliteJournal(await open_database(tmp_path / "s.db"))
     commits = 0
     database = journal._db
-    original = database.commit_sync
+    original = database.append_sync
 
-    def counting(upserts: Sequence[tuple[str, str, bytes]], deletes: Sequence[tuple[str, str]]) -> None:
+    def counting(rows: Sequence[LogRow]) -> None:
         nonlocal commits
         commits += 1
-        original(upserts, deletes)
+        original(rows)
 
-    database.commit_sync = counting  # type: ignore[method-assign]
+    database.append_sync = counting  # type: ignore[method-assign]
     for i in range(100):
         journal.put("ns", str(i), b"x")
     await journal.durable()
@@ -58,15 +61,15 @@ async def test_writes_in_one_loop_turn_share_a_commit(tmp_path: Path) -> None:
 async def test_a_failed_commit_fails_its_waiters_and_the_next_batch_still_commits(tmp_path: Path) -> None:
     journal = SqliteJournal(await open_database(tmp_path / "s.db"))
     database = journal._db
-    original = database.commit_sync
+    original = database.append_sync
     failures = [RuntimeError("disk full")]
 
-    def failing_once(upserts: Sequence[tuple[str, str, bytes]], deletes: Sequence[tuple[str, str]]) -> None:
+    def failing_once(rows: Sequence[LogRow]) -> None:
         if failures:
             raise failures.pop()
-        original(upserts, deletes)
+        original(rows)
 
-    database.commit_sync = failing_once  # type: ignore[method-assign]
+    database.append_sync = failing_once  # type: ignore[method-assign]
     journal.put("ns", "lost", b"1")
     with pytest.raises(RuntimeError, match="disk full"):
         await journal.durable()
@@ -74,6 +77,87 @@ async def test_a_failed_commit_fails_its_waiters_and_the_next_batch_still_commit
     await journal.durable()
     assert [key for _, key, _ in await journal.load()] == ["kept"]
     await journal.close()
+
+
+def _log_rows(path: Path) -> list[tuple[int, str, str, bytes | None]]:
+    with sqlite3.connect(path) as conn:
+        return [(int(r[0]), r[1], r[2], r[3]) for r in conn.execute("SELECT seq, ns, key, value FROM log ORDER BY seq")]
+
+
+async def test_superseded_rows_are_discarded_in_the_background_oldest_first(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(journal_module, "DISCARD_AT", 8)
+    monkeypatch.setattr(journal_module, "DISCARD_BATCH", 4)
+    database = await open_database(tmp_path / "s.db")
+    discarded: list[list[int]] = []
+    original = database.discard_sync
+
+    def recording(seqs: Sequence[int]) -> None:
+        discarded.append(list(seqs))
+        original(seqs)
+
+    database.discard_sync = recording  # type: ignore[method-assign]
+    journal = SqliteJournal(database)
+    await journal.load()
+    for round_ in range(10):  # one live key rewritten 10 times, one key written and deleted each round
+        journal.put("ns", "hot", str(round_).encode())
+        journal.put("ns", f"gone{round_}", b"x")
+        await journal.durable()
+        journal.delete("ns", f"gone{round_}")
+        await journal.durable()
+    journal.put("ns", "last", b"!")
+    await journal.durable()
+    await journal.close()
+    flat = [seq for batch in discarded for seq in batch]
+    assert flat and all(batch == sorted(batch) for batch in discarded) and flat == sorted(flat)
+    rows = _log_rows(tmp_path / "s.db")
+    assert len(rows) < 31, "superseded rows were discarded while running"
+    reopened = SqliteJournal(await open_database(tmp_path / "s.db"))
+    assert await reopened.load() == [("ns", "hot", b"9"), ("ns", "last", b"!")]
+    await reopened.close()
+    # load discarded whatever was still superseded: the log holds exactly the live records now
+    assert [(ns, key, value) for _, ns, key, value in _log_rows(tmp_path / "s.db")] == [
+        ("ns", "hot", b"9"), ("ns", "last", b"!")]
+
+
+async def test_a_delete_survives_any_prefix_of_discards(tmp_path: Path) -> None:
+    """Discarding oldest first means that wherever a crash stops the discards, a deleted record stays deleted."""
+    journal = SqliteJournal(await open_database(tmp_path / "s.db"))
+    await journal.load()
+    journal.put("ns", "k", b"old")
+    await journal.durable()
+    journal.put("ns", "k", b"new")
+    await journal.durable()
+    journal.delete("ns", "k")
+    await journal.durable()
+    await journal.close()
+    seqs = [seq for seq, *_ in _log_rows(tmp_path / "s.db")]
+    for prefix in range(len(seqs) + 1):
+        copy = tmp_path / f"copy{prefix}.db"
+        with sqlite3.connect(tmp_path / "s.db") as source, sqlite3.connect(copy) as target:
+            source.backup(target)
+        with sqlite3.connect(copy) as conn:
+            conn.executemany("DELETE FROM log WHERE seq = ?", [(seq,) for seq in seqs[:prefix]])
+        replayed = SqliteJournal(await open_database(copy))
+        assert await replayed.load() == []
+        await replayed.close()
+
+
+async def test_a_data_directory_with_the_old_keyed_table_is_migrated(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "s.db") as conn:
+        conn.execute("CREATE TABLE records (ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, "
+                     "PRIMARY KEY (ns, key)) WITHOUT ROWID")
+        conn.executemany("INSERT INTO records VALUES (?, ?, ?)", [("s3", "b/k", b"1"), ("blob", "i1", b"data")])
+    journal = SqliteJournal(await open_database(tmp_path / "s.db"))
+    assert await journal.load() == [("blob", "i1", b"data"), ("s3", "b/k", b"1")]
+    journal.put("s3", "b/k", b"2")
+    await journal.durable()
+    await journal.close()
+    reopened = SqliteJournal(await open_database(tmp_path / "s.db"))
+    assert await reopened.load() == [("blob", "i1", b"data"), ("s3", "b/k", b"2")]
+    await reopened.close()
+    with sqlite3.connect(tmp_path / "s.db") as conn:
+        assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'records'").fetchone() is None
 
 
 async def test_after_commit_runs_once_durable(tmp_path: Path) -> None:
