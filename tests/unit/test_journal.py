@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -80,7 +81,7 @@ async def test_a_failed_commit_fails_its_waiters_and_the_next_batch_still_commit
 
 
 def _log_rows(path: Path) -> list[tuple[int, str, str, bytes | None]]:
-    with sqlite3.connect(path) as conn:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
         return [(int(r[0]), r[1], r[2], r[3]) for r in conn.execute("SELECT seq, ns, key, value FROM log ORDER BY seq")]
 
 
@@ -134,9 +135,10 @@ async def test_a_delete_survives_any_prefix_of_discards(tmp_path: Path) -> None:
     seqs = [seq for seq, *_ in _log_rows(tmp_path / "s.db")]
     for prefix in range(len(seqs) + 1):
         copy = tmp_path / f"copy{prefix}.db"
-        with sqlite3.connect(tmp_path / "s.db") as source, sqlite3.connect(copy) as target:
+        with contextlib.closing(sqlite3.connect(tmp_path / "s.db")) as source, \
+                contextlib.closing(sqlite3.connect(copy)) as target:
             source.backup(target)
-        with sqlite3.connect(copy) as conn:
+        with contextlib.closing(sqlite3.connect(copy, isolation_level=None)) as conn:
             conn.executemany("DELETE FROM log WHERE seq = ?", [(seq,) for seq in seqs[:prefix]])
         replayed = SqliteJournal(await open_database(copy))
         assert await replayed.load() == []
@@ -144,7 +146,7 @@ async def test_a_delete_survives_any_prefix_of_discards(tmp_path: Path) -> None:
 
 
 async def test_a_data_directory_with_the_old_keyed_table_is_migrated(tmp_path: Path) -> None:
-    with sqlite3.connect(tmp_path / "s.db") as conn:
+    with contextlib.closing(sqlite3.connect(tmp_path / "s.db", isolation_level=None)) as conn:
         conn.execute("CREATE TABLE records (ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, "
                      "PRIMARY KEY (ns, key)) WITHOUT ROWID")
         conn.executemany("INSERT INTO records VALUES (?, ?, ?)", [("s3", "b/k", b"1"), ("blob", "i1", b"data")])
@@ -156,7 +158,7 @@ async def test_a_data_directory_with_the_old_keyed_table_is_migrated(tmp_path: P
     reopened = SqliteJournal(await open_database(tmp_path / "s.db"))
     assert await reopened.load() == [("blob", "i1", b"data"), ("s3", "b/k", b"2")]
     await reopened.close()
-    with sqlite3.connect(tmp_path / "s.db") as conn:
+    with contextlib.closing(sqlite3.connect(tmp_path / "s.db")) as conn:
         assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'records'").fetchone() is None
 
 
