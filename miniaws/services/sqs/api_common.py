@@ -18,6 +18,11 @@ from miniaws.services.sqs.waiting import Waiters
 from miniaws.state.journal import Journal
 
 
+#: sender ids remembered per access key (hashed and formatted otherwise) and (account, name) per queue URL:
+#: memos, cleared when full, so always bounded
+_MEMO_MAX = 1024
+
+
 class SqsBase(Service):
     name = "sqs"
     protocol = "json"
@@ -32,6 +37,8 @@ class SqsBase(Service):
         self.store = SqsStore(journal, self.waiters.signal)
         #: the next step of each running message move task
         self.move_timers: dict[str, asyncio.TimerHandle] = {}
+        self._sender_ids: dict[str, str] = {}
+        self._url_parts: dict[str, tuple[str, str]] = {}
 
     # -- lifecycle ------------------------------------------------------------------------------
     def restore(self, rows: dict[str, list[tuple[str, bytes]]]) -> None:
@@ -68,11 +75,16 @@ class SqsBase(Service):
         if not url:
             raise MissingParameter("The request must contain the parameter QueueUrl.")
         url = str(url)
-        path = urlsplit(url).path if "://" in url else url
-        parts = [part for part in path.split("/") if part]
-        if len(parts) < 2:
-            raise InvalidAddress(f"The address {url} is not valid for this endpoint.")
-        queue = self.store.get(parts[-2], ctx.region, parts[-1])
+        parts = self._url_parts.get(url)
+        if parts is None:
+            path = urlsplit(url).path if "://" in url else url
+            segments = [segment for segment in path.split("/") if segment]
+            if len(segments) < 2:
+                raise InvalidAddress(f"The address {url} is not valid for this endpoint.")
+            if len(self._url_parts) >= _MEMO_MAX:
+                self._url_parts.clear()
+            parts = self._url_parts[url] = (segments[-2], segments[-1])
+        queue = self.store.get(parts[0], ctx.region, parts[1])
         if queue is None:
             raise QueueDoesNotExist()
         return queue
@@ -82,9 +94,14 @@ class SqsBase(Service):
         """Whether the request came in the legacy query protocol (whose blobs the codec encodes itself)."""
         return ctx.request is not None and "X-Amz-Target" not in ctx.request.headers
 
-    @staticmethod
-    def sender_id(ctx: RequestContext) -> str:
+    def sender_id(self, ctx: RequestContext) -> str:
         """The IAM user id STS reports for the caller's access key (the account id for anonymous callers)."""
-        if ctx.principal.access_key is None:
+        key = ctx.principal.access_key
+        if key is None:
             return ctx.account_id
-        return "AIDA" + ctx.principal.canonical_id[:17].upper()
+        sender = self._sender_ids.get(key)
+        if sender is None:
+            if len(self._sender_ids) >= _MEMO_MAX:
+                self._sender_ids.clear()
+            sender = self._sender_ids[key] = "AIDA" + ctx.principal.canonical_id[:17].upper()
+        return sender

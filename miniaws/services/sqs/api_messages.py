@@ -25,10 +25,15 @@ _SYSTEM_NAMES = ("SenderId", "SentTimestamp", "ApproximateReceiveCount", "Approx
                  "SequenceNumber", "MessageDeduplicationId", "MessageGroupId", "AWSTraceHeader",
                  "DeadLetterQueueSourceArn")
 _NOT_FOR_QUEUE_TYPE = "The request include parameter that is not valid for this queue type."
+_DELAY_REASON = f"DelaySeconds must be >= 0 and <= {MAX_DELAY_SECONDS}"
+_LIMIT_REASON = "Must be between 1 and 10, if provided."
+_VISIBILITY_REASON = f"Must be >= 0 and <= {MAX_VISIBILITY_TIMEOUT}, if provided."
+_WAIT_REASON = f"Must be >= 0 and <= {MAX_WAIT_SECONDS}, if provided."
 
 
 def receipt_handle(queue: Queue, message: Message) -> str:
-    return base64.b64encode(f"{queue.key}\x1f{message.message_id}\x1f{message.nonce}".encode()).decode()
+    return binascii.b2a_base64(f"{queue.key}\x1f{message.message_id}\x1f{message.nonce}".encode(),
+                               newline=False).decode()
 
 
 def _millis(epoch: float | None) -> str:
@@ -57,6 +62,14 @@ def system_attribute_values(message: Message, fifo: bool) -> dict[str, str]:
     return out
 
 
+def _system_names(names: Any, system_names: Any) -> tuple[str, ...]:
+    """The system attributes a receive asked for (AttributeNames and MessageSystemAttributeNames), in AWS's order."""
+    if not names and not system_names:
+        return ()
+    wanted = set(names or ()) | set(system_names or ())
+    return _SYSTEM_NAMES if "All" in wanted else tuple(n for n in _SYSTEM_NAMES if n in wanted)
+
+
 def _attribute_filter(names: list[str]) -> Callable[[str], bool] | None:
     """ReceiveMessage MessageAttributeNames: exact names, `All` / `.*`, or prefixes such as `bar.*`."""
     if not names:
@@ -72,21 +85,24 @@ class MessageOperations(SqsBase):
     # -- sending --------------------------------------------------------------------------------
     def send_entry(self, queue: Queue, entry: Mapping[str, Any], now: float, sender_id: str) -> dict[str, Any]:
         """Validate and enqueue one message (SendMessage or a SendMessageBatch entry); its result entry."""
-        encoded = check_body(entry.get("MessageBody"))
+        get = entry.get
+        encoded = check_body(get("MessageBody"))
         body: str = entry["MessageBody"]  # a str, or check_body would have refused it
-        attributes, attributes_size = message_attributes(entry.get("MessageAttributes"))
-        system = system_attributes(entry.get("MessageSystemAttributes"))
+        attributes, attributes_size = message_attributes(get("MessageAttributes"))
+        system = system_attributes(get("MessageSystemAttributes"))
         # the body and the message attributes count towards MaximumMessageSize; system attributes do not
         size = len(encoded) + attributes_size
         if size > queue.max_size:
             raise InvalidParameterValue("One or more parameters are invalid. Reason: Message must be shorter than "
                                         f"{queue.max_size} bytes.")
-        group = entry.get("MessageGroupId")
-        dedup = entry.get("MessageDeduplicationId")
+        group = get("MessageGroupId")
+        dedup = get("MessageDeduplicationId")
         dedup_key: str | None = None
         md5_body = md5_of_body(encoded)
+        md5_attributes = md5_of_attributes(attributes) if attributes else None
+        md5_system = md5_of_attributes(system) if system else None
         if queue.fifo:
-            if entry.get("DelaySeconds"):
+            if get("DelaySeconds"):
                 raise InvalidParameterValue(f"Value {entry['DelaySeconds']} for parameter DelaySeconds is invalid. "
                                             f"Reason: {_NOT_FOR_QUEUE_TYPE}")
             if not group:
@@ -103,7 +119,7 @@ class MessageOperations(SqsBase):
             duplicate = self.store.duplicate_of(queue, dedup_key, now)
             if duplicate is not None:
                 # accepted, but not delivered again within the deduplication interval
-                return self._sent(duplicate[0], md5_body, attributes, system, duplicate[1], fifo=True)
+                return _sent(duplicate[0], md5_body, md5_attributes, md5_system, duplicate[1], fifo=True)
             delay = queue.delay_seconds
         else:
             if dedup is not None:
@@ -112,27 +128,13 @@ class MessageOperations(SqsBase):
             if group is not None:
                 # standard queues take a MessageGroupId for fair queues (SendMessage reference)
                 group = check_token("MessageGroupId", group)
-            given = integer(entry, "DelaySeconds", 0, MAX_DELAY_SECONDS,
-                            f"DelaySeconds must be >= 0 and <= {MAX_DELAY_SECONDS}")
+            given = None if get("DelaySeconds") is None else integer(entry, "DelaySeconds", 0, MAX_DELAY_SECONDS,
+                                                                      _DELAY_REASON)
             delay = queue.delay_seconds if given is None else given
-        message = Message(request_id(), body, md5_body, attributes, md5_of_attributes(attributes), system,
-                          md5_of_attributes(system), now, now, sender_id, 0, size, group,
-                          dedup if queue.fifo else None, visible_at=now + delay)
+        message = Message(request_id(), body, md5_body, attributes, md5_attributes, system, md5_system, now, now,
+                          sender_id, 0, size, group, dedup, None, now + delay)
         self.store.send(queue, message, now, dedup_key)
-        return self._sent(message.message_id, md5_body, attributes, system, message.seq, queue.fifo,
-                          message.md5_attributes, message.md5_system)
-
-    @staticmethod
-    def _sent(message_id: str, md5_body: str, attributes: dict[str, Any], system: dict[str, Any], seq: int,
-              fifo: bool, md5_attributes: str | None = None, md5_system: str | None = None) -> dict[str, Any]:
-        out: dict[str, Any] = {"MessageId": message_id, "MD5OfMessageBody": md5_body}
-        if attributes:
-            out["MD5OfMessageAttributes"] = md5_attributes or md5_of_attributes(attributes)
-        if system:
-            out["MD5OfMessageSystemAttributes"] = md5_system or md5_of_attributes(system)
-        if fifo:
-            out["SequenceNumber"] = f"{seq:020d}"
-        return out
+        return _sent(message.message_id, md5_body, md5_attributes, md5_system, message.seq, queue.fifo)
 
     def send_to_queue(self, queue_arn: str, body: str, *, attributes: Mapping[str, Any] | None = None,
                       group_id: str | None = None, dedup_id: str | None = None,
@@ -183,16 +185,13 @@ class MessageOperations(SqsBase):
     async def receive_message(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         """https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html"""
         queue = self.queue_for(ctx, params)
-        limit = integer(params, "MaxNumberOfMessages", 1, 10, "Must be between 1 and 10, if provided.") or 1
-        visibility = integer(params, "VisibilityTimeout", 0, MAX_VISIBILITY_TIMEOUT,
-                             f"Must be >= 0 and <= {MAX_VISIBILITY_TIMEOUT}, if provided.")
-        wait = integer(params, "WaitTimeSeconds", 0, MAX_WAIT_SECONDS,
-                       f"Must be >= 0 and <= {MAX_WAIT_SECONDS}, if provided.")
+        limit = integer(params, "MaxNumberOfMessages", 1, 10, _LIMIT_REASON) or 1
+        visibility = integer(params, "VisibilityTimeout", 0, MAX_VISIBILITY_TIMEOUT, _VISIBILITY_REASON)
+        wait = integer(params, "WaitTimeSeconds", 0, MAX_WAIT_SECONDS, _WAIT_REASON)
         attempt = params.get("ReceiveRequestAttemptId")
         # the attempt id only means something to FIFO queues; standard queues ignore it
         attempt_id = check_token("ReceiveRequestAttemptId", attempt) if attempt and queue.fifo else None
-        wanted = set(params.get("AttributeNames") or ()) | set(params.get("MessageSystemAttributeNames") or ())
-        system_names = _SYSTEM_NAMES if "All" in wanted else tuple(n for n in _SYSTEM_NAMES if n in wanted)
+        system_names = _system_names(params.get("AttributeNames"), params.get("MessageSystemAttributeNames"))
         attribute_filter = _attribute_filter(list(params.get("MessageAttributeNames") or ()))
         seconds = queue.wait_seconds if wait is None else wait
         if not queue.fifo:
@@ -290,7 +289,8 @@ class MessageOperations(SqsBase):
         if not handle:
             raise MissingParameter("The request must contain the parameter ReceiptHandle.")
         try:
-            queue_key, message_id, nonce = base64.b64decode(str(handle), validate=True).decode().split("\x1f")
+            queue_key, message_id, nonce = binascii.a2b_base64(str(handle).encode("ascii"),
+                                                               strict_mode=True).decode().split("\x1f")
         except (binascii.Error, UnicodeDecodeError, ValueError):
             raise ReceiptHandleIsInvalid(f'The input receipt handle "{handle}" is not a valid receipt handle.') \
                 from None
@@ -365,6 +365,19 @@ class MessageOperations(SqsBase):
             else:
                 successful.append({"Id": entry["Id"]})
         return {"Successful": successful, "Failed": failed}
+
+
+def _sent(message_id: str, md5_body: str, md5_attributes: str | None, md5_system: str | None, seq: int,
+          fifo: bool) -> dict[str, Any]:
+    """A send's result entry: the digests of what was stored (absent ones left out) and a FIFO SequenceNumber."""
+    out: dict[str, Any] = {"MessageId": message_id, "MD5OfMessageBody": md5_body}
+    if md5_attributes is not None:
+        out["MD5OfMessageAttributes"] = md5_attributes
+    if md5_system is not None:
+        out["MD5OfMessageSystemAttributes"] = md5_system
+    if fifo:
+        out["SequenceNumber"] = f"{seq:020d}"
+    return out
 
 
 def _binary_as_bytes(attributes: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

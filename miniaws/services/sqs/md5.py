@@ -13,16 +13,14 @@ import struct
 from collections.abc import Mapping
 from typing import Any
 
-_STRING, _BINARY, _STRING_LIST, _BINARY_LIST = 1, 2, 3, 4
+#: transport types, as the one byte between an attribute's data type and its value
+_STRING, _BINARY, _STRING_LIST, _BINARY_LIST = b"\x01", b"\x02", b"\x03", b"\x04"
+_length = struct.Struct(">I").pack
 
 
 def md5_of_body(body: str | bytes) -> str:
     """MD5OfMessageBody: the digest of the body's UTF-8 bytes (pass the bytes when you have them)."""
     return hashlib.md5(body if isinstance(body, bytes) else body.encode("utf-8")).hexdigest()
-
-
-def _chunk(data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + data
 
 
 def _binary(value: Any) -> bytes:
@@ -36,22 +34,37 @@ def md5_of_attributes(attributes: Mapping[str, Mapping[str, Any]]) -> str | None
     """The digest of message (or message system) attributes in their wire form; None when there are none."""
     if not attributes:
         return None
-    digest = hashlib.md5()
+    # the pieces are joined and digested once: an update() per piece cost twice as much for a typical message
+    parts: list[bytes] = []
+    add = parts.append
     for name in sorted(attributes):
         value = attributes[name]
-        data_type = str(value.get("DataType", ""))
-        digest.update(_chunk(name.encode("utf-8")))
-        digest.update(_chunk(data_type.encode("utf-8")))
+        encoded = name.encode("utf-8")
+        data_type = str(value.get("DataType", "")).encode("utf-8")
+        add(_length(len(encoded)))
+        add(encoded)
+        add(_length(len(data_type)))
+        add(data_type)
         if value.get("StringValue") is not None:
-            digest.update(bytes([_STRING]) + _chunk(str(value["StringValue"]).encode("utf-8")))
+            data = str(value["StringValue"]).encode("utf-8")
+            add(_STRING)
+            add(_length(len(data)))
+            add(data)
         elif value.get("BinaryValue") is not None:
-            digest.update(bytes([_BINARY]) + _chunk(_binary(value["BinaryValue"])))
+            data = _binary(value["BinaryValue"])
+            add(_BINARY)
+            add(_length(len(data)))
+            add(data)
         elif value.get("StringListValues"):
-            digest.update(bytes([_STRING_LIST]))
+            add(_STRING_LIST)
             for item in value["StringListValues"]:
-                digest.update(_chunk(str(item).encode("utf-8")))
+                data = str(item).encode("utf-8")
+                add(_length(len(data)))
+                add(data)
         elif value.get("BinaryListValues"):
-            digest.update(bytes([_BINARY_LIST]))
+            add(_BINARY_LIST)
             for item in value["BinaryListValues"]:
-                digest.update(_chunk(_binary(item)))
-    return digest.hexdigest()
+                data = _binary(item)
+                add(_length(len(data)))
+                add(data)
+    return hashlib.md5(b"".join(parts)).hexdigest()

@@ -181,8 +181,11 @@ class Queue:
     # -- placing messages ---------------------------------------------------------------------------
     def next_seq(self, now: float) -> int:
         """Increasing across restarts (time-based), like SQS's large, non-consecutive sequence numbers."""
-        self.last_seq = max(self.last_seq + 1, int(now * 1_000_000))
-        return self.last_seq
+        seq = int(now * 1_000_000)
+        if seq <= self.last_seq:
+            seq = self.last_seq + 1
+        self.last_seq = seq
+        return seq
 
     def place(self, message: Message, now: float) -> None:
         """Put a live message where its state says it belongs (after send, restore or a state change)."""

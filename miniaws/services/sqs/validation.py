@@ -33,6 +33,7 @@ _INVALID_CHARS = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010
 #: where the regular expression above takes ~30 µs)
 _ASCII_ALLOWED = bytes([0x9, 0xA, 0xD, *range(0x20, 0x80)])
 _DATA_TYPE_PREFIXES = ("String", "Number", "Binary")
+_NUMBER_MIN, _NUMBER_MAX = Decimal("1e-128"), Decimal("1e126")
 
 
 def check_queue_name(name: str, fifo: bool) -> None:
@@ -54,6 +55,8 @@ def integer(params: Mapping[str, Any], name: str, low: int, high: int, reason: s
     value = params.get(name)
     if value is None:
         return None
+    if value.__class__ is int and low <= value <= high:  # the usual case (a JSON number), decided at once
+        return value
     if isinstance(value, bool) or not isinstance(value, int):
         try:
             value = int(str(value))
@@ -109,7 +112,7 @@ def message_attributes(attributes: Any, kind: str = "user") -> tuple[dict[str, d
     """
     if not attributes:
         return {}, 0
-    if not isinstance(attributes, Mapping):
+    if type(attributes) is not dict and not isinstance(attributes, Mapping):
         raise InvalidParameterValue(f"Message ({kind}) attributes must be a map.")
     if len(attributes) > MAX_MESSAGE_ATTRIBUTES:
         raise InvalidParameterValue(f"Number of message attributes [{len(attributes)}] exceeds the allowed "
@@ -118,7 +121,8 @@ def message_attributes(attributes: Any, kind: str = "user") -> tuple[dict[str, d
     size = 0
     for name, value in attributes.items():
         _check_attribute_name(name, kind)
-        if not isinstance(value, Mapping):
+        # (an ABC isinstance check costs more than the rest of this loop: decoded JSON gives plain dicts)
+        if type(value) is not dict and not isinstance(value, Mapping):
             raise InvalidParameterValue(f"The message attribute '{name}' must contain a DataType.")
         data_type = value.get("DataType")
         if not data_type:
@@ -173,7 +177,7 @@ def _check_number(name: str, kind: str, text: str) -> None:
         number = None
     if number is None or not number.is_finite():
         raise InvalidParameterValue(f"Can't cast the value of message ({kind}) attribute '{name}' to a number.")
-    if number != 0 and not Decimal("1e-128") <= abs(number) <= Decimal("1e126"):
+    if number != 0 and not _NUMBER_MIN <= abs(number) <= _NUMBER_MAX:
         raise InvalidParameterValue(f"Value {text} of message ({kind}) attribute '{name}' is out of range.")
 
 
@@ -201,7 +205,7 @@ def batch_entries(entries: Any, kind: str) -> Sequence[Mapping[str, Any]]:
                                            f"You have sent {len(entries)}.")
     seen: set[str] = set()
     for entry in entries:
-        entry_id = str(entry.get("Id", "")) if isinstance(entry, Mapping) else ""
+        entry_id = str(entry.get("Id", "")) if type(entry) is dict or isinstance(entry, Mapping) else ""
         if not _BATCH_ID.fullmatch(entry_id):
             raise InvalidBatchEntryId()
         if entry_id in seen:
