@@ -240,6 +240,10 @@ class MessageOperations(SqsBase):
             raise QueueDoesNotExist()
         limit = max(1, min(limit, 10))
         messages = await self._receive_waiting(queue, limit, visibility_timeout, wait_seconds)
+        if messages and queue.fifo:
+            # as for ReceiveMessage on a FIFO queue: its exactly-once processing needs the receive (the group lock
+            # and the receive count) durable before a consumer acts on it
+            await self.store.journal.durable()
         everything: Callable[[str], bool] = lambda name: True  # noqa: E731
         return [self._render(queue, m, _SYSTEM_NAMES, everything, False) for m in messages]
 

@@ -13,6 +13,7 @@ import pytest
 from miniaws.config import Config
 from miniaws.core.auth import SigV4Verifier
 from miniaws.core.clock import FakeClock
+from miniaws.core.context import Principal, RequestContext
 from miniaws.gateway.app import make_request_handler
 from miniaws.gateway.dispatch import Gateway
 from miniaws.gateway.internal import InternalApi
@@ -72,6 +73,10 @@ async def setup(aiohttp_raw_server: Any, aiohttp_client: Any) -> Any:
     return journal, call
 
 
+def _context(sqs: SqsService, operation: str) -> RequestContext:
+    return RequestContext("sqs", operation, "000000000000", "us-east-1", "rid", sqs.clock, Principal(None, "000000000000"))
+
+
 async def _settle() -> None:
     for _ in range(20):
         await asyncio.sleep(0)
@@ -96,3 +101,24 @@ async def test_who_waits_for_the_commit(setup: Any, fifo: bool) -> None:
     journal.released.set()
     [message] = (await receive)["Messages"]
     assert message["MessageId"] == (await sent)["MessageId"]
+
+
+@pytest.mark.parametrize("fifo", [False, True], ids=["standard", "fifo"])
+async def test_in_process_pollers_wait_for_the_commit_of_a_fifo_receive_too(fifo: bool) -> None:
+    """Lambda's event-source poller receives in-process: a FIFO batch reaches the function only once durable."""
+    journal = HeldJournal()
+    journal.released.set()
+    sqs = SqsService(Config(ephemeral=True), FakeClock(), journal)  # type: ignore[arg-type]
+    name = "q.fifo" if fifo else "q"
+    attributes = {"FifoQueue": "true", "ContentBasedDeduplication": "true"} if fifo else {}
+    ctx = _context(sqs, "CreateQueue")
+    created = await sqs.call("CreateQueue", ctx, {"QueueName": name, "Attributes": attributes})
+    send = {"QueueUrl": created["QueueUrl"], "MessageBody": "hello", **({"MessageGroupId": "g"} if fifo else {})}
+    await sqs.call("SendMessage", _context(sqs, "SendMessage"), send)
+    journal.released.clear()
+    arn = f"arn:aws:sqs:us-east-1:{ctx.account_id}:{name}"
+    received = asyncio.ensure_future(sqs.receive_from_queue(arn, 10, 0))
+    await _settle()
+    assert received.done() is not fifo
+    journal.released.set()
+    assert [m["Body"] for m in await received] == ["hello"]
