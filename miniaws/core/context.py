@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from miniaws.core.clock import Clock
@@ -25,12 +26,17 @@ class Principal:
     @property
     def canonical_id(self) -> str:
         """A stable 64-hex canonical user id, like S3's, derived from the access key (or the account)."""
-        basis = f"key:{self.access_key}" if self.access_key else f"account:{self.account_id}"
-        return hashlib.sha256(basis.encode()).hexdigest()
+        return _canonical_id(f"key:{self.access_key}" if self.access_key else f"account:{self.account_id}")
 
     @property
     def display_name(self) -> str:
         return self.access_key.lower() if self.access_key else f"account-{self.account_id}"
+
+
+@lru_cache(maxsize=256)
+def _canonical_id(basis: str) -> str:
+    # every S3 write asks for its writer's id (owner): a few keys make nearly all requests, so the hash is memoised
+    return hashlib.sha256(basis.encode()).hexdigest()
 
 
 @dataclass(slots=True)

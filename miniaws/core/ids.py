@@ -5,7 +5,7 @@ os.urandom() system call each (three per S3 request showed up in profiles); uniq
 """
 from __future__ import annotations
 
-import base64
+import binascii
 import random
 
 _random = random.Random()  # seeded from os.urandom by the constructor
@@ -30,7 +30,7 @@ def s3_request_id() -> str:
 
 def host_id() -> str:
     """S3's x-amz-id-2: opaque base64."""
-    return base64.b64encode(_random.randbytes(48)).decode()
+    return binascii.b2a_base64(_random.randbytes(48), newline=False).decode("ascii")
 
 
 def hex_id(nbytes: int = 16) -> str:

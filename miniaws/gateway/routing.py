@@ -5,6 +5,7 @@ Table-driven: one dict per signal, no if-chain per service.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Mapping
 
 from miniaws.core.auth import CredentialScope, credential_scope
@@ -88,7 +89,12 @@ def resolve(headers: Mapping[str, str], query: Mapping[str, str]) -> Route:
     vhost = None
     website = False
     if service == "s3":
-        host = headers.get("Host", "")
-        vhost = bucket_from_host(host)
-        website = is_website_host(host)
+        vhost, website = _s3_host(headers.get("Host", ""))
     return Route(service, scope, vhost, website)
+
+
+@lru_cache(maxsize=256)
+def _s3_host(host: str) -> tuple[str | None, bool]:
+    """(virtual-hosted bucket, website endpoint) of a Host header: clients send the same few hosts again and again,
+    and the suffix and label scans cost a few µs of every S3 request. Pure, so one bounded cache serves all."""
+    return bucket_from_host(host), is_website_host(host)

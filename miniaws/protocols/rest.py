@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import unquote
 
+from miniaws.protocols.querystring import percent_decode
 from miniaws.protocols.shapes import BadValue, Shapes, TextReader, TextWriter
 
 _LABEL = re.compile(r"\{([^}]+)\}")
@@ -39,7 +39,7 @@ class _Route:
 
 
 class _Template:
-    __slots__ = ("regex", "labels", "literal_length", "routes", "plain_routes")
+    __slots__ = ("regex", "labels", "literal_length", "routes", "plain_routes", "_plain_positions", "_by_key")
 
     def __init__(self, path: str) -> None:
         pattern, literal_length, pos = "", 0, 0
@@ -49,7 +49,7 @@ class _Template:
             pattern += re.escape(literal)
             literal_length += len(literal)
             name = match.group(1)
-            pattern += f"(?P<g{len(labels)}>{'.+' if name.endswith('+') else '[^/]+'})"
+            pattern += f"({'.+' if name.endswith('+') else '[^/]+'})"
             labels.append(name.rstrip("+"))
             pos = match.end()
         tail = path[pos:]
@@ -59,18 +59,51 @@ class _Template:
             # S3: "/bucket/" (an empty key) addresses the bucket itself; Route 53 and CloudFront templates
             # end with "/" or not, and SDKs differ: the trailing slash is optional either way
             pattern = pattern.rstrip("/") + "/?"
+        #: one capturing group per label, in order (literals are escaped, the optional slash is not a group)
         self.regex = re.compile(pattern)
         self.labels: list[str] = labels
         self.literal_length = literal_length
         self.routes: list[_Route] = []
         #: the routes a request without a query string can reach (the hot GetObject/PutObject case)
         self.plain_routes: list[_Route] = []
+        self._plain_positions: list[int] = []
+        #: query key -> positions in `routes` of the routes that need that key (each route under one key)
+        self._by_key: dict[str, list[int]] = {}
 
     def add(self, route: _Route) -> None:
         self.routes.append(route)
         # most specific first: more literal query keys / required members win ties on the same path
         self.routes.sort(key=lambda r: (-r.weight, r.name))
-        self.plain_routes = [r for r in self.routes if not r.literal and not r.required_query]
+        self._plain_positions = [i for i, r in enumerate(self.routes) if not r.literal and not r.required_query]
+        self.plain_routes = [self.routes[i] for i in self._plain_positions]
+        # A route that needs query keys can only accept a query that has all of them, so it is indexed under
+        # one (its literal key shared by the fewest routes here): a request then checks the plain routes and
+        # the routes indexed under its own keys, instead of all of them (S3 has 10-34 routes per path shape).
+        counts: dict[str, int] = {}
+        for r in self.routes:
+            for key in {key for key, _ in r.literal} | set(r.required_query):
+                counts[key] = counts.get(key, 0) + 1
+        self._by_key = {}
+        for position, r in enumerate(self.routes):
+            keys = [key for key, _ in r.literal] or list(r.required_query)
+            if keys:
+                key = min(keys, key=lambda k: (counts[k], k))
+                self._by_key.setdefault(key, []).append(position)
+
+    def candidates(self, query: Mapping[str, str]) -> list[_Route]:
+        """The routes that may accept `query`, in priority order (a superset of those that do)."""
+        if not query:
+            return self.plain_routes
+        positions: list[int] | None = None
+        by_key = self._by_key
+        for key in query:
+            hit = by_key.get(key)
+            if hit is not None:
+                positions = hit if positions is None else positions + hit
+        if positions is None:
+            return self.plain_routes
+        routes = self.routes
+        return [routes[i] for i in sorted(set(positions).union(self._plain_positions))]
 
 
 class RestRouter:
@@ -100,10 +133,10 @@ class RestRouter:
             match = template.regex.fullmatch(path)
             if match is None:
                 continue
-            for route in (template.routes if query else template.plain_routes):
+            for route in template.candidates(query):
                 if route.accepts(query, headers):
-                    # unquote leaves '+' alone: in a path it is a literal plus, not a space
-                    labels = {name: unquote(match.group(f"g{i}")) for i, name in enumerate(template.labels)}
+                    # percent_decode (unquote) leaves '+' alone: in a path it is a literal plus, not a space
+                    labels = {name: percent_decode(value) for name, value in zip(template.labels, match.groups())}
                     return route.name, labels
         return None
 

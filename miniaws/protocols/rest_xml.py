@@ -132,6 +132,11 @@ def serialize_response(spec: Mapping[str, Any], operation: str,
     return status, headers, body
 
 
+def output_payload(spec: Mapping[str, Any], operation: str) -> str | None:
+    """The output member that is the whole body (S3 GetObject's Body), if the operation has one."""
+    return _operation(spec, operation).output.payload
+
+
 def prerender_item(spec: Mapping[str, Any], operation: str, member: str, value: Mapping[str, Any]) -> PreRendered:
     """Render one entry of the list member `member` of an operation's output, for caching by the caller
     (S3 caches each object's listing entry: objects are immutable, and listings dominate the cost)."""

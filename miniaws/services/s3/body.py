@@ -93,7 +93,12 @@ async def ingest(request: web.BaseRequest, blobs: BlobStore, params: Mapping[str
             "-TRAILER"))
     try:
         try:
-            async for data in request.content.iter_chunked(_READ_CHUNK):
+            content = request.content
+            while True:
+                # read() directly: iter_chunked() wraps each read in two more coroutine frames
+                data = await content.read(_READ_CHUNK)
+                if not data:
+                    break
                 pieces = decoder.feed(data) if decoder is not None else (data,)
                 for piece in pieces:
                     await sink.add(piece)
@@ -399,7 +404,7 @@ def read_small(blobs: BlobStore, segments: list[Segment], start: int, length: in
     """The (decrypted) bytes of a range when every segment involved is in memory, else None (then stream)."""
     covered = _covered(segments, start, length)
     stored = [blobs.inline(seg.blob_id) for seg, _, _ in covered]
-    if any(data is None for data in stored):
+    if None in stored:
         return None
     keys = _Keys(customer_key)
     # an empty read still proves the key, as an SSE-C GET of a 0-byte object must

@@ -1,7 +1,10 @@
 """RestRouter: every S3 operation botocore can send routes to itself; path-style edge cases."""
 from __future__ import annotations
 
+import random
+import re
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from multidict import CIMultiDict
@@ -149,3 +152,66 @@ def test_trailing_slash_is_optional(oracle: Any, path: str) -> None:
     router = RestRouter(oracle("route53").spec())
     assert router.match("GET", path, {}, CIMultiDict()) == ("ListResourceRecordSets", {"Id": "Z1"})
     assert router.match("GET", "/2013-04-01/hostedzonecount", {}, CIMultiDict()) == ("GetHostedZoneCount", {})
+
+
+# -- the query-key index against the linear scan it replaced ------------------------------------------
+def _linear_match(router: RestRouter, method: str, path: str, query: dict[str, str],
+                  headers: CIMultiDict[str]) -> tuple[str, dict[str, str]] | None:
+    """The matcher before the index: every route of every template whose path matches, in priority order."""
+    for template in router._by_method.get(method.upper(), ()):
+        found = template.regex.fullmatch(path)
+        if found is None:
+            continue
+        for route in (template.routes if query else template.plain_routes):
+            if route.accepts(query, headers):
+                return route.name, {name: unquote(value) for name, value in zip(template.labels, found.groups())}
+    return None
+
+
+_PRESIGNED = {"X-Amz-Algorithm": "AWS4-HMAC-SHA256", "X-Amz-Credential": "AK/20260101/us-east-1/s3/aws4_request",
+              "X-Amz-Signature": "00"}
+
+
+def _specs() -> list[tuple[str, dict[str, Any]]]:
+    from miniaws.services.cloudfront._spec import SPEC as CLOUDFRONT
+    from miniaws.services.lambda_._spec import SPEC as LAMBDA
+    from miniaws.services.route53._spec import SPEC as ROUTE53
+
+    return [("s3", S3), ("route53", ROUTE53), ("cloudfront", CLOUDFRONT), ("lambda", LAMBDA)]
+
+
+@pytest.mark.parametrize(("service", "spec"), _specs(), ids=[name for name, _ in _specs()])
+def test_indexed_match_equals_linear_scan_for_every_route(service: str, spec: dict[str, Any]) -> None:
+    router = RestRouter(spec)
+    routes = [r for r in spec["routes"] if "shadowedBy" not in r]
+    rng = random.Random(3)
+    checked = 0
+    for route in routes:
+        path = route["path"].replace("{Key+}", "dir/a%2Fb%20c").replace("+}", "}")
+        path = re.sub(r"\{[^}]+\}", "x1", path)
+        own: dict[str, str] = {key: ("" if value is None else value) for key, value in route.get("query", {}).items()}
+        own.update({key: "v" for key in route.get("requiredQuery", ())})
+        needed = {name: "h" for name in route.get("requiredHeaders", ())}
+        other = rng.choice(routes)
+        theirs = {key: ("" if value is None else value) for key, value in other.get("query", {}).items()}
+        theirs.update({key: "w" for key in other.get("requiredQuery", ())})
+        wrong = {key: "not-" + value for key, value in own.items() if value}  # a literal value that differs
+        queries: list[dict[str, str]] = [{}, own, {**own, **_PRESIGNED}, _PRESIGNED, {**own, **theirs},
+                                         {**theirs, **own}, theirs, {**own, **wrong}]
+        queries += [{k: v for k, v in own.items() if k != dropped} for dropped in own]  # one key missing
+        for query in queries:
+            for headers in (CIMultiDict(), CIMultiDict(needed), CIMultiDict({**needed, "x-amz-copy-source": "s/k"})):
+                method = route["method"]
+                assert router.match(method, path, query, headers) == \
+                    _linear_match(router, method, path, query, headers), (method, path, query, dict(headers))
+                checked += 1
+    assert checked > 10 * len(routes)
+
+
+def test_a_presigned_object_request_checks_only_the_plain_routes() -> None:
+    # the hot path: X-Amz-* keys select no query-keyed route, so PutObject is found among the 2 plain candidates
+    template = next(t for t in ROUTER._by_method["PUT"] if t.labels == ["Bucket", "Key"])
+    assert [r.name for r in template.candidates(_PRESIGNED)] == ["CopyObject", "PutObject"]
+    assert {r.name for r in template.candidates({**_PRESIGNED, "uploadId": "u", "partNumber": "1"})} >= \
+        {"UploadPart", "UploadPartCopy"}
+    assert len(template.routes) > 8

@@ -117,6 +117,25 @@ def test_any_range_opens_from_its_chunks_only() -> None:
             data[start:start + length]
 
 
+@pytest.mark.parametrize("size", [1, 1024, CHUNK - 1, CHUNK])
+def test_a_whole_one_chunk_body_opens_like_any_range(size: int) -> None:
+    # one chunk read whole is the GetObject fast path; a short, altered or misplaced chunk still fails
+    data = os.urandom(size)
+    stored = ChunkSealer(AESGCM(KEY)).seal(data)
+    assert open_chunks(AESGCM(KEY), stored, 0, 0, size) == data
+    assert open_chunks(AESGCM(KEY), memoryview(stored), 0, 0, size) == data
+    with pytest.raises(ValueError):
+        open_chunks(AESGCM(KEY), stored, 1, 0, size)
+    with pytest.raises(ValueError):
+        open_chunks(AESGCM(KEY), stored[:-1], 0, 0, size)
+    altered = bytearray(stored)
+    altered[0] ^= 1
+    with pytest.raises(ValueError):
+        open_chunks(AESGCM(KEY), bytes(altered), 0, 0, size)
+    last = ChunkSealer(AESGCM(KEY)).seal(os.urandom(CHUNK) + data)[STORED_CHUNK:]
+    assert len(open_chunks(AESGCM(KEY), last, 1, 0, size)) == size
+
+
 def test_tampered_truncated_or_moved_chunks_fail() -> None:
     stored = bytearray(ChunkSealer(AESGCM(KEY)).seal(os.urandom(2 * CHUNK)))
     with pytest.raises(ValueError):  # chunk 1 presented as chunk 0: the nonce is the index
