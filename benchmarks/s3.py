@@ -87,6 +87,9 @@ def _measure_target(
     finally:
         code = running.stop()
         print(f"[{target.name}] stopped (exit {code})", file=sys.stderr, flush=True)
+    median, low, high = targets.startup_spread(target, workdir, plan.server, running.startup_s)
+    result.startup_s = round(median, 4)
+    result.note = f"startup: median of {targets.STARTUP_SAMPLES} starts ({low:.3f}–{high:.3f} s)"
     return result
 
 
