@@ -1,10 +1,10 @@
 """The SQLite state file: one connection owned by one worker thread, WAL mode, the journal's append-only log.
 
-Every database call is one hop to that thread. A journal batch (BEGIN, upserts, deletes, COMMIT) is a single
+Every database call is one hop to that thread. A journal batch (BEGIN, its appended rows, COMMIT) is a single
 hop: with a per-statement async wrapper (aiosqlite) the same batch took four hops, which measured as the
 largest cost of a persistent 1 KiB PutObject. The hop itself is a bare queue and `call_soon_threadsafe`, not
-an executor: concurrent.futures' locks, condition variables and future chaining cost ~90 µs of CPU per commit
-(measured), about as much as the commit's own SQLite work.
+an executor: concurrent.futures' locks, condition variables and future chaining cost ~55 µs of CPU per commit
+(measured: a lone journal write fell from 202 to 148 µs of CPU without them).
 """
 from __future__ import annotations
 
