@@ -2,48 +2,12 @@
 chunks and their deletion, restore; and the function runtime's LogStore on top of it (stream names, accounts)."""
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from miniaws.core.clock import FakeClock
 from miniaws.functions.invocation import FunctionSpec
 from miniaws.functions.logs import LogStore, stream_name
 from miniaws.services.logs.models import DAY_MS, MESSAGE, SEQ, TS, LogGroup, held_size
 from miniaws.services.logs.store import NS_EVENTS, NS_GROUP, NS_STREAM, LogsStore
-
-
-class RecordingJournal:
-    def __init__(self) -> None:
-        self.write_count = 0
-        self.rows: dict[tuple[str, str], bytes] = {}
-
-    def put(self, ns: str, key: str, value: bytes) -> None:
-        self.write_count += 1
-        self.rows[(ns, key)] = value
-
-    def delete(self, ns: str, key: str) -> None:
-        self.write_count += 1
-        self.rows.pop((ns, key), None)
-
-    def after_commit(self, callback: Callable[[], None]) -> None:
-        callback()
-
-    async def durable(self) -> None:
-        return None
-
-    async def clear(self) -> None:
-        self.rows.clear()
-
-    async def close(self) -> None:
-        return None
-
-    def grouped(self) -> dict[str, list[tuple[str, bytes]]]:
-        out: dict[str, list[tuple[str, bytes]]] = {}
-        for (ns, key), value in self.rows.items():
-            out.setdefault(ns, []).append((key, value))
-        return out
-
-    def keys(self, ns: str) -> list[str]:
-        return sorted(key for n, key in self.rows if n == ns)
+from tests.helpers.journals import RecordingJournal
 
 
 def durable_stream(store: LogsStore, name: str = "/app") -> LogGroup:

@@ -60,6 +60,17 @@ class ResponseParser:
         """Complete, keep-alive, and nothing after it (a target that sends more than it framed is not trusted)."""
         return self.done and self._keep_alive and not self._buf
 
+    def _take(self, buf: bytes, out: list[bytes]) -> bytes:
+        """Move up to the bytes still owed (body or chunk) from `buf` into `out`; return what follows them."""
+        remaining = self._remaining
+        if len(buf) <= remaining:
+            self._remaining = remaining - len(buf)
+            out.append(buf)
+            return b""
+        out.append(buf[:remaining])
+        self._remaining = 0
+        return buf[remaining:]
+
     def feed(self, data: bytes) -> list[bytes]:
         """Body pieces found in `data` (possibly none); sets `head` and `done` as they are reached."""
         out: list[bytes] = []
@@ -68,14 +79,7 @@ class ResponseParser:
         while buf:
             state = self._state
             if state == _LENGTH:
-                if len(buf) <= self._remaining:
-                    self._remaining -= len(buf)
-                    out.append(buf)
-                    buf = b""
-                else:
-                    out.append(buf[:self._remaining])
-                    buf = buf[self._remaining:]
-                    self._remaining = 0
+                buf = self._take(buf, out)
                 if self._remaining == 0:
                     self._state = _DONE
                     self.done = True
@@ -91,14 +95,7 @@ class ResponseParser:
                 block, buf = buf[:end], buf[end + 4:]
                 self._start(block)
             elif state == _CHUNK_DATA:
-                if len(buf) <= self._remaining:
-                    self._remaining -= len(buf)
-                    out.append(buf)
-                    buf = b""
-                else:
-                    out.append(buf[:self._remaining])
-                    buf = buf[self._remaining:]
-                    self._remaining = 0
+                buf = self._take(buf, out)
                 if self._remaining == 0:
                     self._state = _CHUNK_END
             elif state == _DONE:
