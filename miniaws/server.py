@@ -16,8 +16,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
 from miniaws import __version__
 from miniaws.config import Config
 from miniaws.core.auth import SigV4Verifier
@@ -26,8 +24,9 @@ from miniaws.dataplane.dns.forward import Forwarder
 from miniaws.dataplane.dns.server import DnsServer
 from miniaws.dataplane.edge.server import EdgeServer
 from miniaws.dataplane.health import HealthChecker
-from miniaws.gateway.app import make_server
+from miniaws.gateway.app import make_request_handler
 from miniaws.gateway.dispatch import Gateway
+from miniaws.gateway.http1 import HttpServer
 from miniaws.gateway.internal import InternalApi
 from miniaws.services.base import Service
 from miniaws.state.blobs import BLOB_NS, BlobStore
@@ -112,7 +111,7 @@ class Server:
         self.endpoint_url = ""
         self.port = 0
         self.startup_seconds = 0.0
-        self._runner: web.ServerRunner | None = None
+        self._http: HttpServer | None = None
         self._journal: Journal | None = None
         self._blobs: BlobStore | None = None
         self._lock_fd: int | None = None
@@ -182,22 +181,19 @@ class Server:
 
         secrets = {c.access_key: c.secret_key for c in self.config.credentials}
         gateway = Gateway(self.config, self.clock, self.services, journal, SigV4Verifier(secrets, self.clock))
-        internal = InternalApi(self.services, self.reset, self._info)
-        self._runner = web.ServerRunner(make_server(gateway, internal), handle_signals=False,
-                                        shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.config.host, self.config.port, reuse_address=True)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
+        internal = InternalApi(self.services, self.reset, self._info, journal)
+        self._http = HttpServer(make_request_handler(gateway, internal))
+        addresses = await self._http.start(self.config.host, self.config.port)
+        self.port = int(addresses[0][1])
         host = self.config.host
         shown = f"[{host}]" if ":" in host else host
         self.endpoint_url = f"http://{'127.0.0.1' if host == '0.0.0.0' else shown}:{self.port}"
         self.startup_seconds = time.perf_counter() - started
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()  # stops accepting, lets in-flight requests finish
-            self._runner = None
+        if self._http is not None:
+            await self._http.stop(SHUTDOWN_GRACE_SECONDS)  # stops accepting, lets in-flight requests finish
+            self._http = None
         if self.dns is not None:
             await self.dns.stop()
             self.dns = None

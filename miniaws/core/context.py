@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from miniaws.core.clock import Clock
 
 if TYPE_CHECKING:
-    from aiohttp import web
+    from miniaws.gateway.http1 import HttpRequest
 
 
 @dataclass(slots=True)
@@ -48,8 +48,8 @@ class RequestContext:
     request_id: str
     clock: Clock
     principal: Principal
-    #: the aiohttp request, for operations that stream their body (S3 PutObject, UploadPart)
-    request: "web.BaseRequest | None" = None
+    #: the HTTP request, for operations that stream their body (S3 PutObject, UploadPart) or read its headers
+    request: "HttpRequest | None" = None
     #: anything the gateway learned while routing (e.g. the virtual-hosted bucket)
     extras: dict[str, Any] = field(default_factory=dict)
     #: False when the answer acknowledges none of the request's writes (an SQS standard queue's ReceiveMessage):

@@ -126,6 +126,13 @@ class MalformedXML(AwsError):
                        "published schema")
 
 
+class RequestEntityTooLarge(AwsError):
+    """A body read whole (a JSON, query or XML document) that is over the server's limit."""
+
+    status = 413
+    default_message = "The request body is too large."
+
+
 class IncompleteBody(AwsError):
     status = 400
     default_message = "You did not provide the number of bytes specified by the Content-Length HTTP header."

@@ -1,34 +1,30 @@
 """Reading request bodies politely: answer `Expect: 100-continue` only when the body is really wanted.
 
 botocore sends `Expect: 100-continue` on uploads and waits up to a second for the interim response; a request
-rejected before its body is read gets its final answer instead, and the connection is closed so unread body
-bytes can never be parsed as the next request.
+rejected before its body is read gets its final answer instead, and the server closes the connection after it
+when the body's bytes have not all arrived, so they can never be parsed as the next request.
 """
 from __future__ import annotations
 
-from aiohttp import web
+from typing import TYPE_CHECKING
 
-_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+if TYPE_CHECKING:
+    from miniaws.gateway.http1 import HttpRequest
 
-
-async def expect_continue(request: web.BaseRequest) -> None:
-    """Send the interim 100 response once, if the client asked for it and nothing was written yet.
-
-    "Nothing written yet" is the writer's own byte count: keeping a flag on the request object instead trips
-    aiohttp's NotAppKeyWarning (an error under the test suite's warnings policy)."""
-    if request.version < (1, 1) or request.headers.get("Expect", "").lower() != "100-continue":
-        return
-    writer = request.writer
-    if writer is not None and writer.output_size == 0:
-        await writer.write(_CONTINUE)
+#: S3 bodies stream through request.content; this only bounds bodies read whole (JSON/query/XML documents)
+MAX_DOCUMENT_BODY = 64 * 1024 * 1024
 
 
-async def read_body(request: web.BaseRequest) -> bytes:
-    if not request.can_read_body:
+async def expect_continue(request: "HttpRequest") -> None:
+    """Send the interim 100 response once, if the client asked for it and nothing was written yet."""
+    await request.send_continue()
+
+
+async def read_body(request: "HttpRequest") -> bytes:
+    if not request.body_exists:
         return b""
-    await expect_continue(request)
-    return await request.read()
+    return await request.read(MAX_DOCUMENT_BODY)
 
 
-def body_left_unread(request: web.BaseRequest) -> bool:
-    return request.can_read_body and not request.content.is_eof()
+def body_left_unread(request: "HttpRequest") -> bool:
+    return request.body_exists and not request.content.is_eof()

@@ -1,6 +1,6 @@
 """One AWS request, end to end (DESIGN §3): route → authenticate → decode → call the service → encode.
 
-The codecs are sans-IO; this module is the only place that adapts them to aiohttp. A request that fails in any
+The codecs are sans-IO; this module is the only place that adapts them to HTTP requests and responses. A request that fails in any
 way gets an AWS-shaped error in its protocol's shape with a request id that is also in the log line.
 """
 from __future__ import annotations
@@ -13,18 +13,19 @@ from typing import Any, Protocol, cast
 
 import orjson
 from aiohttp import web
-from multidict import CIMultiDict
 
 from miniaws.config import Config
 from miniaws.core.auth import SigV4Verifier, VerifiedRequest
 from miniaws.core.clock import Clock
 from miniaws.core.context import Principal, RequestContext
 from miniaws.core.httpbody import body_left_unread, read_body
+from miniaws.core.responses import Response, StreamedResponse
 from miniaws.core.errors import (AwsError, InternalFailure, InvalidAccessKeyId, InvalidClientTokenId,
                                  MissingAuthenticationToken, NotImplementedOperation, UnknownOperation,
                                  UnrecognizedClientException)
 from miniaws.core.ids import host_id, request_id, s3_request_id
 from miniaws.gateway import routing
+from miniaws.gateway.http1 import HttpRequest
 from miniaws.protocols import query as query_codec
 from miniaws.protocols import rest_json, rest_xml
 from miniaws.protocols.querystring import split_query
@@ -70,7 +71,7 @@ class Gateway:
         return router
 
     # -- entry point ------------------------------------------------------------------------------
-    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
+    async def handle(self, request: HttpRequest) -> Response:
         raw = request.raw_path
         raw_path, _, raw_query = raw.partition("?")
         query_pairs = split_query(raw_query)
@@ -93,7 +94,7 @@ class Gateway:
         return _plain_error(501, "NotImplemented", f"protocol {service.protocol} is not implemented")
 
     # -- authentication ---------------------------------------------------------------------------
-    def _authenticate(self, request: web.BaseRequest, route: routing.Route, raw_path: str, raw_query: str,
+    def _authenticate(self, request: HttpRequest, route: routing.Route, raw_path: str, raw_query: str,
                       query: Mapping[str, str], signed_body: bytes | None,
                       anonymous_allowed: bool) -> tuple[Principal, VerifiedRequest | None]:
         """`signed_body`: the body whose SHA-256 the signature covers (None for S3, which signs the
@@ -120,7 +121,7 @@ class Gateway:
         return Principal(key, account), verified
 
     def _context(self, service: Service, operation: str, route: routing.Route, principal: Principal,
-                 rid: str, request: web.BaseRequest) -> RequestContext:
+                 rid: str, request: HttpRequest) -> RequestContext:
         region = route.scope.region if route.scope is not None and route.scope.region else self.config.region
         return RequestContext(service.name, operation, principal.account_id, region, rid, self.clock, principal,
                               request)
@@ -134,9 +135,9 @@ class Gateway:
         return result
 
     # -- rest-xml (S3, Route 53, CloudFront) -------------------------------------------------------
-    async def _handle_rest_xml(self, request: web.BaseRequest, service: Service, route: routing.Route,
+    async def _handle_rest_xml(self, request: HttpRequest, service: Service, route: routing.Route,
                                raw_path: str, raw_query: str, query_pairs: list[tuple[str, str]],
-                               query: dict[str, str]) -> web.StreamResponse:
+                               query: dict[str, str]) -> Response:
         is_s3 = service.name == "s3"
         rid = s3_request_id() if is_s3 else request_id()
         operation = "Unknown"
@@ -159,7 +160,7 @@ class Gateway:
                     principal, _ = self._authenticate(request, route, raw_path, raw_query, query, None,
                                                       anonymous_allowed=True)
                     ctx = self._context(service, operation, route, principal, rid, request)
-                    answer: web.StreamResponse = await self._call(service, operation, ctx, labels)
+                    answer: Response = await self._call(service, operation, ctx, labels)
                     answer.headers.update(_request_id_headers(is_s3, rid))
                     return answer
             if matched is None:
@@ -195,7 +196,7 @@ class Gateway:
                         out = bytes(value)
                     elif value is not None:
                         # not isinstance(value, StreamingBody): a runtime Protocol check costs ~80 µs a call
-                        return await _stream(request, status, headers, value)
+                        return _stream(request, status, headers, value)
             return _response(request, status, headers, out)
         except AwsError as err:
             response = self._rest_xml_error(request, service, operation, err, rid, is_s3)
@@ -206,7 +207,7 @@ class Gateway:
             log.exception("request %s %s %s failed (request id %s)", service.name, operation, raw_path, rid)
             return self._rest_xml_error(request, service, operation, InternalFailure(), rid, is_s3)
 
-    def _rest_xml_error(self, request: web.BaseRequest, service: Service, operation: str, err: AwsError,
+    def _rest_xml_error(self, request: HttpRequest, service: Service, operation: str, err: AwsError,
                         rid: str, is_s3: bool) -> web.Response:
         _log_error(service.name, operation, err, rid)
         status, headers, body = rest_xml.serialize_error(service.spec, err, rid, host_id=host_id() if is_s3 else None)
@@ -221,9 +222,9 @@ class Gateway:
         return response
 
     # -- query (SNS, ELBv2, STS, legacy SQS) ------------------------------------------------------
-    async def _handle_query(self, request: web.BaseRequest, service: Service, route: routing.Route,
+    async def _handle_query(self, request: HttpRequest, service: Service, route: routing.Route,
                             raw_path: str, raw_query: str,
-                            query_pairs: list[tuple[str, str]]) -> web.StreamResponse:
+                            query_pairs: list[tuple[str, str]]) -> Response:
         rid = request_id()
         operation = "Unknown"
         try:
@@ -248,9 +249,9 @@ class Gateway:
         return web.Response(status=status, headers=headers, body=out)
 
     # -- rest-json (Lambda) ------------------------------------------------------------------------
-    async def _handle_rest_json(self, request: web.BaseRequest, service: Service, route: routing.Route,
+    async def _handle_rest_json(self, request: HttpRequest, service: Service, route: routing.Route,
                                 raw_path: str, raw_query: str, query_pairs: list[tuple[str, str]],
-                                query: dict[str, str]) -> web.StreamResponse:
+                                query: dict[str, str]) -> Response:
         rid = request_id()
         operation = "Unknown"
         try:
@@ -282,8 +283,8 @@ class Gateway:
         return response
 
     # -- json (SQS, KMS) --------------------------------------------------------------------------
-    async def _handle_json(self, request: web.BaseRequest, service: Service, route: routing.Route,
-                           raw_path: str, raw_query: str) -> web.StreamResponse:
+    async def _handle_json(self, request: HttpRequest, service: Service, route: routing.Route,
+                           raw_path: str, raw_query: str) -> Response:
         rid = request_id()
         operation = "Unknown"
         content_type = _JSON_CONTENT_TYPES.get(str(service.spec.get("metadata", {}).get("jsonVersion")),
@@ -328,7 +329,7 @@ def _multi(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
     return out
 
 
-def _s3_cors_headers(service: Service, request: web.BaseRequest, labels: Mapping[str, str]) -> dict[str, str]:
+def _s3_cors_headers(service: Service, request: HttpRequest, labels: Mapping[str, str]) -> dict[str, str]:
     """S3 adds the matching CORS rule's Access-Control-* headers to any response to a request with an Origin
     header (https://docs.aws.amazon.com/AmazonS3/latest/userguide/cors.html); the bucket's rules decide."""
     headers: dict[str, str] = cast(Any, service).cors_headers(labels.get("Bucket"), request.method,
@@ -342,7 +343,7 @@ def _request_id_headers(is_s3: bool, rid: str) -> dict[str, str]:
     return {"x-amzn-RequestId": rid}
 
 
-def _response(request: web.BaseRequest, status: int, headers: dict[str, str], body: bytes | bytearray | None
+def _response(request: HttpRequest, status: int, headers: dict[str, str], body: bytes | bytearray | None
               ) -> web.Response:
     if request.method == "HEAD":
         response = web.Response(status=status, headers=headers)
@@ -350,16 +351,9 @@ def _response(request: web.BaseRequest, status: int, headers: dict[str, str], bo
     return web.Response(status=status, headers=headers, body=body)
 
 
-async def _stream(request: web.BaseRequest, status: int, headers: dict[str, str],
-                  body: StreamingBody) -> web.StreamResponse:
-    response = web.StreamResponse(status=status, headers=CIMultiDict(headers))
-    response.content_length = body.content_length
-    await response.prepare(request)
-    if request.method != "HEAD":
-        async for chunk in body.chunks():
-            await response.write(chunk)
-    await response.write_eof()
-    return response
+def _stream(request: HttpRequest, status: int, headers: dict[str, str], body: StreamingBody) -> Response:
+    chunks = None if request.method == "HEAD" else body.chunks()
+    return StreamedResponse(status, headers, body.content_length, chunks)
 
 
 def _log_error(service: str, operation: str, err: AwsError, rid: str) -> None:

@@ -17,7 +17,10 @@ import orjson
 from aiohttp import web
 
 from miniaws import __version__
+from miniaws.core.responses import Response, StreamedResponse
+from miniaws.gateway.http1 import HttpRequest
 from miniaws.services.base import Service
+from miniaws.state.journal import Journal
 
 INTERNAL_PREFIXES = ("/_miniaws/", "/_localstack/", "/moto-api/")
 
@@ -54,12 +57,13 @@ class StateSource(Protocol):
 
 class InternalApi:
     def __init__(self, services: Mapping[str, Service], reset: Callable[[], Awaitable[None]],
-                 info: Callable[[], dict[str, object]]) -> None:
+                 info: Callable[[], dict[str, object]], journal: Journal) -> None:
         self._services = services
         self._reset = reset
         self._info = info
+        self._journal = journal
 
-    async def handle(self, request: web.BaseRequest, path: str) -> web.StreamResponse:
+    async def handle(self, request: HttpRequest, path: str) -> Response:
         if path in _HEALTH_PATHS:
             if request.method not in ("GET", "HEAD"):
                 return _json({"message": "use GET"}, 405)
@@ -90,7 +94,10 @@ class InternalApi:
             service = self._services.get(name)
             if isinstance(service, ServiceEndpoints):
                 status, body = service.internal(request.method, rest, request.query, request.headers)
-                if isinstance(body, web.StreamResponse):  # bytes the service serves itself (Lambda's code zips)
+                # an acknowledgement (SNS's confirm/unsubscribe URLs) goes out only once its change is durable, and
+                # what an answer shows (SNS's pending deliveries) is committed before it is shown (DESIGN §6)
+                await self._journal.durable()
+                if isinstance(body, (web.Response, StreamedResponse)):  # bytes the service serves itself
                     return body
                 return _json(body, status)
         return _json({"message": f"no internal endpoint {path}"}, 404)

@@ -13,6 +13,7 @@ from miniaws.core.context import RequestContext
 from miniaws.gateway.app import make_request_handler
 from miniaws.gateway.dispatch import Gateway
 from miniaws.gateway.internal import InternalApi
+from tests.helpers.endpoint import serve
 from miniaws.services.base import operation
 from miniaws.services.s3.api import S3Service
 from miniaws.state.blobs import BlobStore
@@ -26,7 +27,7 @@ class ExplodingS3(S3Service):
 
 
 @pytest.fixture
-async def client(aiohttp_raw_server: Any, aiohttp_client: Any) -> Any:
+async def client() -> Any:
     config = Config(ephemeral=True)
     clock = FakeClock()
     journal = MemoryJournal()
@@ -37,8 +38,8 @@ async def client(aiohttp_raw_server: Any, aiohttp_client: Any) -> Any:
         return None
 
     gateway = Gateway(config, clock, services, journal, SigV4Verifier({}, clock))
-    server = await aiohttp_raw_server(make_request_handler(gateway, InternalApi(services, reset, dict)))
-    yield await aiohttp_client(server)
+    async with serve(make_request_handler(gateway, InternalApi(services, reset, dict, journal))) as session:
+        yield session
     blobs.close()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -13,6 +13,7 @@ from aiohttp import web
 from miniaws.config import Config
 from miniaws.core.clock import Clock
 from miniaws.core.context import RequestContext
+from miniaws.core.responses import StreamedResponse
 from miniaws.functions.executor import ProcessExecutor
 from miniaws.functions.invocation import FunctionSpec
 from miniaws.functions.service import FunctionRuntime, RuntimeSettings
@@ -104,7 +105,9 @@ class LambdaBase(Service):
             inline = self.blobs.inline(rest)
             if inline is not None:
                 return 200, web.Response(body=inline, headers=headers_out)
-            return 200, web.FileResponse(self.blobs.path_of(rest), headers=headers_out)
+            size = self.blobs.path_of(rest).stat().st_size
+            chunks = None if method == "HEAD" else _file_chunks(self.blobs, rest, size)
+            return 200, StreamedResponse(200, headers_out, size, chunks)
         if kind == "logs" and method == "GET" and rest:
             start = int(query.get("startTime", "0") or 0)
             return 200, {"logGroupName": f"/aws/lambda/{rest}",
@@ -275,3 +278,14 @@ def _interpreters(text: str | None) -> dict[str, str]:
         if sep and runtime and path:
             out[runtime.strip()] = path.strip()
     return out
+
+
+async def _file_chunks(blobs: BlobStore, blob_id: str, size: int) -> AsyncIterator[bytes]:
+    """A code zip stored as a file, a MiB at a time, each read off the event loop."""
+    offset = 0
+    while offset < size:
+        chunk = await blobs.read(blob_id, offset, min(1 << 20, size - offset))
+        if not chunk:
+            return
+        offset += len(chunk)
+        yield chunk

@@ -187,5 +187,5 @@ def _request_tags(params: dict[str, Any]) -> dict[str, str] | None:
 def _auth_type(ctx: RequestContext) -> str:
     if ctx.principal.anonymous or ctx.request is None:
         return "REST-HEADER"
-    query = ctx.request.rel_url.query
+    query = ctx.request.query
     return "REST-QUERY-STRING" if "X-Amz-Signature" in query or "Signature" in query else "REST-HEADER"

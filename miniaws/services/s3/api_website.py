@@ -12,6 +12,7 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from miniaws.core.context import RequestContext
+from miniaws.core.responses import Response, StreamedResponse
 from miniaws.services.base import operation
 from miniaws.services.s3 import body as bodies
 from miniaws.services.s3 import website
@@ -48,7 +49,7 @@ class WebsiteOperations(S3Base):
 
     # -- the website endpoint -------------------------------------------------------------------
     @operation("WebsiteRequest")
-    async def serve_website(self, ctx: RequestContext, params: dict[str, Any]) -> web.StreamResponse:
+    async def serve_website(self, ctx: RequestContext, params: dict[str, Any]) -> Response:
         """GET/HEAD on the website endpoint (routed by S3Service.route_unmodelled)."""
         request = ctx.request
         assert request is not None
@@ -103,7 +104,7 @@ class WebsiteOperations(S3Base):
             return None, 403
         return (obj, 200) if obj is not None else (None, 404)
 
-    async def _object(self, ctx: RequestContext, obj: S3Object, status: int) -> web.StreamResponse:
+    async def _object(self, ctx: RequestContext, obj: S3Object, status: int) -> Response:
         assert ctx.request is not None
         headers = {"Content-Type": obj.content_type, "ETag": obj.etag, "Last-Modified": obj.last_modified_http}
         for member, header in (("CacheControl", "Cache-Control"), ("ContentDisposition", "Content-Disposition"),
@@ -118,13 +119,7 @@ class WebsiteOperations(S3Base):
         if small is not None:
             return web.Response(status=status, headers=headers, body=small)
         stream = bodies.SegmentStream(self.blobs, obj.segments, 0, obj.size)
-        response = web.StreamResponse(status=status, headers=headers)
-        response.content_length = obj.size
-        await response.prepare(ctx.request)
-        async for chunk in stream.chunks():
-            await response.write(chunk)
-        await response.write_eof()
-        return response
+        return StreamedResponse(status, headers, obj.size, stream.chunks())
 
     @staticmethod
     def _error_page(ctx: RequestContext, status: int, code: str, message: str,

@@ -17,9 +17,7 @@ import hashlib
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Mapping
-
-from aiohttp import web
+from typing import TYPE_CHECKING, Any, Mapping
 
 from miniaws.core import checksums
 from miniaws.core.httpbody import expect_continue
@@ -30,6 +28,9 @@ from miniaws.services.s3.errors import (BadDigest, EntityTooLarge, IncompleteBod
 from miniaws.services.s3.models import Segment
 from miniaws.services.s3.sse import CHUNK, ChunkSealer, EnvelopeKey, chunk_span, open_chunks
 from miniaws.state.blobs import BlobStore, BlobWriter
+
+if TYPE_CHECKING:
+    from miniaws.gateway.http1 import HttpRequest
 
 MAX_SINGLE_UPLOAD = 5 * 1024 ** 3
 _FLUSH_AT = 1 << 20
@@ -70,7 +71,7 @@ def requested_checksum(headers: Mapping[str, str], params: Mapping[str, Any]) ->
     return None
 
 
-async def ingest(request: web.BaseRequest, blobs: BlobStore, params: Mapping[str, Any],
+async def ingest(request: "HttpRequest", blobs: BlobStore, params: Mapping[str, Any],
                  verified: VerifiedRequest | None, max_size: int = MAX_SINGLE_UPLOAD,
                  seal: EnvelopeKey | None = None) -> IngestedBody:
     """Store the request's body (encrypted under a new blob key wrapped by `seal`), hashed and verified."""

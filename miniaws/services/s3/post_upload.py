@@ -248,7 +248,8 @@ class PostUploadOperations(S3Base):
         if status == "201":
             body = (f"{XML_DECLARATION}<PostResponse>{element('Location', location)}{element('Bucket', bucket)}"
                     f"{element('Key', obj.key)}{element('ETag', obj.etag)}</PostResponse>")
-            return web.Response(status=201, headers={**headers, "Content-Type": "application/xml"}, body=body)
+            return web.Response(status=201, headers={**headers, "Content-Type": "application/xml"},
+                                body=body.encode())
         return web.Response(status=200 if status == "200" else 204, headers=headers)
 
 

@@ -7,7 +7,7 @@ its endpoints under /_miniaws/sns/:
     GET    outbox[?Destination=…&TopicArn=…]      email, email-json and SMS deliveries, oldest first
     DELETE outbox[?Destination=…]                 empty the outbox
     GET    deliveries                             HTTP/S posts not yet accepted by their endpoint (retrying), as
-                                                  journaled: the answer waits for the commit of what it shows
+                                                  journaled: the answer waits for the commit of what it shows (InternalApi)
 """
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ from miniaws.services.sns._spec import SPEC
 from miniaws.services.sns.api_common import log
 from miniaws.services.sns.api_publish import PublishOperations
 from miniaws.services.sns.api_topics import TopicOperations
-from miniaws.state.journal import Journal
 
 _CERT_PREFIX = "SimpleNotificationService-"
 
@@ -74,8 +73,7 @@ class SnsService(PublishOperations, TopicOperations):
                   "Type": post.headers.get("x-amz-sns-message-type"),
                   "MessageId": post.headers.get("x-amz-sns-message-id"), "Attempts": post.attempts,
                   "NextAttempt": int(post.next_at * 1000)} for post in self.store.posts.values()]
-        return _DurableResponse(self.journal, body=orjson.dumps({"Deliveries": posts}),
-                                content_type="application/json")
+        return web.Response(body=orjson.dumps({"Deliveries": posts}), content_type="application/json")
 
     def _url_action(self, action: str, query: Mapping[str, str]) -> web.Response:
         """SubscribeURL / UnsubscribeURL: unsigned GETs answered with the operation's XML, like AWS."""
@@ -90,8 +88,7 @@ class SnsService(PublishOperations, TopicOperations):
                 self.unsubscribe(None, {"SubscriptionArn": query.get("SubscriptionArn")})
                 operation, result = "Unsubscribe", {}
             body = query_codec.serialize_response(SPEC, operation, result, rid)
-            return _DurableResponse(self.journal, body=body, content_type="text/xml",
-                                    headers={"x-amzn-RequestId": rid})
+            return web.Response(body=body, content_type="text/xml", headers={"x-amzn-RequestId": rid})
         except AwsError as err:
             status, headers, body = query_codec.serialize_error(SPEC, err, rid)
         except Exception:
@@ -99,17 +96,3 @@ class SnsService(PublishOperations, TopicOperations):
             status, headers, body = query_codec.serialize_error(SPEC, InternalFailure(), rid)
         headers.pop("Content-Type", None)
         return web.Response(status=status, body=body, content_type="text/xml", headers=headers)
-
-
-class _DurableResponse(web.Response):
-    """A response that goes out only after the journal commit holding its change (an acknowledged write is
-    durable, DESIGN §6): the gateway does this for API calls, the confirm/unsubscribe URLs do it here."""
-
-    def __init__(self, journal: Journal, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._journal = journal
-
-    async def prepare(self, request: web.BaseRequest) -> Any:
-        await self._journal.durable()
-        return await super().prepare(request)
-

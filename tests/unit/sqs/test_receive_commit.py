@@ -15,6 +15,7 @@ from miniaws.core.auth import SigV4Verifier
 from miniaws.core.clock import FakeClock
 from miniaws.core.context import Principal, RequestContext
 from miniaws.gateway.app import make_request_handler
+from tests.helpers.endpoint import serve
 from miniaws.gateway.dispatch import Gateway
 from miniaws.gateway.internal import InternalApi
 from miniaws.services.sqs.api import SqsService
@@ -50,7 +51,7 @@ class HeldJournal:
 
 
 @pytest.fixture
-async def setup(aiohttp_raw_server: Any, aiohttp_client: Any) -> Any:
+async def setup() -> Any:
     config = Config(ephemeral=True)
     clock = FakeClock()
     journal = HeldJournal()
@@ -60,17 +61,17 @@ async def setup(aiohttp_raw_server: Any, aiohttp_client: Any) -> Any:
         return None
 
     gateway = Gateway(config, clock, services, journal, SigV4Verifier({}, clock))  # type: ignore[arg-type]
-    client = await aiohttp_client(await aiohttp_raw_server(make_request_handler(gateway, InternalApi(services, reset,
-                                                                                                     dict))))
+    handler = make_request_handler(gateway, InternalApi(services, reset, dict, journal))  # type: ignore[arg-type]
+    async with serve(handler) as client:
 
-    async def call(action: str, payload: dict[str, Any]) -> dict[str, Any]:
-        headers = {"X-Amz-Target": f"AmazonSQS.{action}", "Content-Type": "application/x-amz-json-1.0",
-                   "Authorization": _AUTH}
-        response = await client.post("/", data=orjson.dumps(payload), headers=headers)
-        assert response.status == 200, await response.text()
-        return dict(orjson.loads(await response.read()))
+        async def call(action: str, payload: dict[str, Any]) -> dict[str, Any]:
+            headers = {"X-Amz-Target": f"AmazonSQS.{action}", "Content-Type": "application/x-amz-json-1.0",
+                       "Authorization": _AUTH}
+            response = await client.post("/", data=orjson.dumps(payload), headers=headers)
+            assert response.status == 200, await response.text()
+            return dict(orjson.loads(await response.read()))
 
-    return journal, call
+        yield journal, call
 
 
 def _context(sqs: SqsService, operation: str) -> RequestContext:
