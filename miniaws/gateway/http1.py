@@ -37,6 +37,8 @@ KEEPALIVE_TIMEOUT = 75.0
 BODY_BUFFER_LIMIT = 256 * 1024
 #: pipelined bytes buffered while a request is being answered before reading pauses
 PIPELINE_BUFFER_LIMIT = 1024 * 1024
+#: how long an unread request body is drained after the answer before the connection is closed anyway
+LINGER_SECONDS = 5.0
 #: a response body at most this large goes out in the same write as its head
 _JOIN_BODY_MAX = 64 * 1024
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -115,6 +117,11 @@ class HttpRequest:
             return self._content_length
         return None
 
+    @property
+    def awaiting_continue(self) -> bool:
+        """The client asked for 100 Continue and has not been sent it: it is holding the body back."""
+        return self._expect
+
     async def send_continue(self) -> None:
         """Answer `Expect: 100-continue` (once, and only if nothing else was written for this request)."""
         if self._expect:
@@ -128,9 +135,9 @@ class HttpRequest:
             return self._read_bytes
         if not self._has_body:
             return b""
-        await self.send_continue()
         if limit is not None and self._content_length > limit:
-            raise RequestEntityTooLarge()
+            raise RequestEntityTooLarge()  # before any 100 Continue: the client need not send what we refuse
+        await self.send_continue()
         if limit is None or "Content-Length" in self.headers:
             data = await self.content.read()  # bounded by the Content-Length just checked
         else:
@@ -171,6 +178,8 @@ class _Connection(asyncio.Protocol):
         self._pipeline_paused = False
         self._write_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
+        self._eof = False
+        self._lingering = False
         self.idle_since = self._loop.time()
 
     # -- asyncio.Protocol -------------------------------------------------------------------------
@@ -193,6 +202,8 @@ class _Connection(asyncio.Protocol):
             data = self._feed_body(data)
             if not data:
                 return
+        if self._lingering:
+            return  # bytes after an unread body we are draining: the connection closes once it ends
         self._buffer = self._buffer + data if self._buffer else data
         if not self._handling:
             self._next_request()
@@ -201,13 +212,16 @@ class _Connection(asyncio.Protocol):
             self._pause()
 
     def eof_received(self) -> bool:
-        self._closing = True
+        self._eof = True
         if self._body is not None:
             self._body.set_exception(ConnectionResetError("the client closed the connection mid-body"))
             self._body = None
+            self._chunks = None
         if not self._handling:
-            self.close()
-        return True  # half-closed: an answer in progress may still go out; we close after it
+            self._next_request()  # complete requests still buffered are answered, then the connection closes
+            if not self._handling:
+                self.close()
+        return True  # half-closed: answers in progress (and pipelined ones) still go out; we close after them
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closing = True
@@ -237,7 +251,8 @@ class _Connection(asyncio.Protocol):
         return self.transport is not None
 
     def pause_reading(self) -> None:
-        self._pause()
+        if not self._lingering:
+            self._pause()
 
     def resume_reading(self, resume_parser: bool = True) -> None:
         if not self._pipeline_paused:
@@ -292,14 +307,17 @@ class _Connection(asyncio.Protocol):
         """Give body bytes to the current request's stream; returns what follows the body."""
         body = self._body
         assert body is not None
+        keep = not self._lingering  # a lingering body is drained, not buffered
         chunks = self._chunks
         if chunks is None:
             left = self._body_left
             if len(data) < left:
                 self._body_left = left - len(data)
-                body.feed_data(data)
+                if keep:
+                    body.feed_data(data)
                 return b""
-            body.feed_data(data[:left] if len(data) > left else data)
+            if keep:
+                body.feed_data(data[:left] if len(data) > left else data)
             self._body_left = 0
             rest = data[left:]
         else:
@@ -308,17 +326,24 @@ class _Connection(asyncio.Protocol):
             except BadRequest as err:
                 body.set_exception(ConnectionResetError(f"malformed chunked body: {err}"))
                 self._body = self._chunks = None
+                if self._lingering:
+                    self.close()
+                    return b""
                 if self._handling:
                     self._closing = True  # the answer goes out, then the connection closes
                     return b""
                 raise
-            for piece in pieces:
-                body.feed_data(piece)
+            if keep:
+                for piece in pieces:
+                    body.feed_data(piece)
             if not chunks.done:
                 return b""
             self._chunks = None
         body.feed_eof()
         self._body = None
+        if self._lingering:
+            self.close()
+            return b""
         return rest
 
     def _reject(self, err: BadRequest) -> None:
@@ -343,13 +368,24 @@ class _Connection(asyncio.Protocol):
                 log.exception("unhandled error answering %s %s", request.method, request.raw_path)
                 response = web.Response(status=500, text="Internal Server Error")
             keep_alive = request.keep_alive and not self._closing and not self._server.closing
-            if self._body is not None:
+            unread = self._body is not None
+            if unread:
                 # the handler answered without the rest of the body: its bytes must not become the next request
                 keep_alive = False
             if isinstance(response, StreamedResponse):
                 keep_alive = await self._send_streamed(request, response, keep_alive)
             else:
                 keep_alive = self._send(request, response, keep_alive)
+            if keep_alive and self._write_paused:
+                await self._drain()  # the client reads this answer before we produce the next pipelined one
+            if unread and self._body is not None and self.transport is not None:
+                if request.awaiting_continue:
+                    # no 100 Continue went out, so the client sends no body after a final answer (RFC 9110 §10.1.1)
+                    keep_alive = False
+                else:
+                    self._linger()
+        except ConnectionError:
+            keep_alive = False  # the client went away while we answered
         except Exception:
             log.exception("failed to send the answer to %s %s", request.method, request.raw_path)
             keep_alive = False
@@ -358,6 +394,8 @@ class _Connection(asyncio.Protocol):
         if self._server.closing:
             keep_alive = False
             self._server.answered()
+        if self._lingering and self.transport is not None:
+            return
         if not keep_alive or self.transport is None:
             self.close()
             return
@@ -366,18 +404,34 @@ class _Connection(asyncio.Protocol):
             self._resume()
         if self._buffer:
             self._next_request()
+        if self._eof and not self._handling:
+            self.close()
+
+    def _linger(self) -> None:
+        """Read and drop the rest of an unread body before closing. Closing with unread bytes in the socket makes the
+        kernel send a reset that can destroy the answer before the client reads it (an upload's 403 would surface as
+        a connection error in boto3); aiohttp and nginx linger the same way. Bounded by LINGER_SECONDS."""
+        self._lingering = True
+        body = self._body
+        if body is not None:
+            body.set_exception(ConnectionResetError("answered before the body was read"))
+        self._resume()
+        self._loop.call_later(LINGER_SECONDS, self.close)
 
     def _head(self, request: HttpRequest, status: int, reason: str | None, headers: CIMultiDict[str],
               length: int, keep_alive: bool) -> bytes:
-        empty = must_be_empty(request.method, status)
         if status < 200 or status == 204 or status == 304:
             headers.popall("Content-Length", None)
             headers.popall("Transfer-Encoding", None)
-        elif "Content-Length" not in headers:
-            if length or request.method != "HEAD":
-                headers["Content-Length"] = str(length)
-        if not empty and length and "Content-Type" not in headers:
-            headers["Content-Type"] = "application/octet-stream"  # RFC 9110 §8.3, as aiohttp does
+        else:
+            if "Content-Length" not in headers:
+                if length or request.method != "HEAD":
+                    headers["Content-Length"] = str(length)
+            elif request.method == "HEAD" and not length:
+                length = 1 if headers["Content-Length"] != "0" else 0  # HEAD: the length GET would have
+            if length and "Content-Type" not in headers:
+                # RFC 9110 §8.3 (and §9.3.2: HEAD answers with GET's header fields)
+                headers["Content-Type"] = "application/octet-stream"
         if "Date" not in headers:
             headers["Date"] = http_date()
         if "Server" not in headers:
@@ -528,9 +582,10 @@ class HttpServer:
             except asyncio.TimeoutError:
                 log.warning("stopping with %d request(s) still in flight", sum(not c.idle for c in self.connections))
         for conn in list(self.connections):
-            if conn.transport is not None:
+            # a connection still answering after the grace is cut; one that finished (closing) flushes what it
+            # wrote first
+            if not conn.idle and conn.transport is not None:
                 conn.transport.abort()
-        self.connections.clear()
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None

@@ -22,6 +22,7 @@ MAX_TRAILER_BYTES = 64 * 1024
 
 _TOKEN_CHARS = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
 _TOKEN = re.compile(_TOKEN_CHARS + "+")
+_OTHER_VERSION = re.compile(r"HTTP/[0-9]\.[0-9]|HTTP/[0-9]")
 _TOKEN_LINES = re.compile(f"{_TOKEN_CHARS}+(?:\n{_TOKEN_CHARS}+)*")
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
@@ -58,6 +59,8 @@ def parse_head(head: bytes) -> RequestHead:
     # as many CRs and LFs as CRLF line breaks: none stands alone
     if head.count(b"\n") != len(lines) - 1 or head.count(b"\r") != len(lines) - 1:
         raise BadRequest("bare CR or LF in the request head")
+    if b"\x00" in head:
+        raise BadRequest("NUL in the request head")  # RFC 9110 §5.5: reject (or replace) it
     parts = lines[0].split(" ")
     if len(parts) != 3:
         raise BadRequest("malformed request line")
@@ -66,19 +69,31 @@ def parse_head(head: bytes) -> RequestHead:
         version = (1, 1)
     elif version_text == "HTTP/1.0":
         version = (1, 0)
-    elif version_text.startswith("HTTP/") and _TOKEN.fullmatch(method):
+    elif _OTHER_VERSION.fullmatch(version_text) and _TOKEN.fullmatch(method):
         raise BadRequest(f"{version_text} is not supported", 505)
     else:
         raise BadRequest("malformed request line")
     if not _TOKEN.fullmatch(method) or not target:
         raise BadRequest("malformed request line")
+    if not target.isprintable() and any(c < " " or c == "\x7f" for c in target):
+        raise BadRequest("control character in the request target")
     del lines[0]
     pairs = [line.partition(":") for line in lines]
     # every name checked at once: a name with whitespace (obs-fold, a space before the colon) is not a token
     if pairs and (not _TOKEN_LINES.fullmatch("\n".join([name for name, _, _ in pairs]))
                   or not all([colon for _, colon, _ in pairs])):
         raise BadRequest("malformed header field")
-    headers = CIMultiDictProxy(CIMultiDict([(name, value.strip(" \t")) for name, _, value in pairs]))
+    fields = CIMultiDict([(name, value.strip(" \t")) for name, _, value in pairs])
+    if len(fields.getall("Host", ())) > 1:
+        raise BadRequest("more than one Host field")  # RFC 9112 §3.2
+    if target[0] != "/" and "://" in target:
+        # absolute-form (RFC 9112 §3.2.2, what a client sends through a proxy): the authority replaces Host
+        rest = target.partition("://")[2]
+        cut = min([i for i in (rest.find("/"), rest.find("?")) if i >= 0], default=len(rest))
+        authority, target = rest[:cut], rest[cut:]
+        target = target if target.startswith("/") else "/" + target
+        fields["Host"] = authority
+    headers = CIMultiDictProxy(fields)
     return RequestHead(method, target, version, headers, *_framing(headers, version))
 
 
@@ -107,6 +122,8 @@ def _framing(headers: CIMultiDictProxy[str], version: tuple[int, int]) -> tuple[
                 raise BadRequest("conflicting Content-Length values")
             content_length = int(length)
     connection = headers.get("Connection")
+    if connection is not None and len(headers.getall("Connection")) > 1:
+        connection = ",".join(headers.getall("Connection"))
     if version >= (1, 1):
         keep_alive = connection is None or "close" not in connection.lower()
     else:
@@ -153,6 +170,8 @@ class ChunkedDecoder:
             line = self._line + data[pos:newline + 1]
             self._line = b""
             pos = newline + 1
+            if len(line) > (MAX_CHUNK_LINE if state != 3 else MAX_TRAILER_BYTES):
+                raise BadRequest("chunk line too long")
             if not line.endswith(b"\r\n") or b"\r" in line[:-2]:
                 raise BadRequest("bare CR or LF in chunked framing")
             line = line[:-2]
