@@ -30,6 +30,10 @@ class Journal(Protocol):
 
     def delete(self, ns: str, key: str) -> None: ...
 
+    def forget(self, ns: str, key: str) -> None:
+        """Drop a record without writing a tombstone, for records that replay finds and removes by itself when they
+        are no longer referenced (small bodies: BlobStore.collect_garbage). Saves a row per replaced body."""
+
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` once everything journaled so far is durable (e.g. unlink a replaced body file)."""
 
@@ -50,6 +54,9 @@ class MemoryJournal:
         pass
 
     def delete(self, ns: str, key: str) -> None:
+        pass
+
+    def forget(self, ns: str, key: str) -> None:
         pass
 
     def after_commit(self, callback: Callable[[], None]) -> None:
@@ -87,6 +94,7 @@ class SqliteJournal:
         self._next_seq = db.max_seq + 1
         self._dead: list[int] = []
         self._discarding = False
+        self._forgotten: list[tuple[str, str]] = []
 
     # -- writing (synchronous: called from models) -------------------------------------------------
     def put(self, ns: str, key: str, value: bytes) -> None:
@@ -95,6 +103,12 @@ class SqliteJournal:
 
     def delete(self, ns: str, key: str) -> None:
         self._pending[(ns, key)] = None
+        self._touch()
+
+    def forget(self, ns: str, key: str) -> None:
+        # a put still pending is simply not written; a committed row becomes dead once this batch is durable
+        self._pending.pop((ns, key), None)
+        self._forgotten.append((ns, key))
         self._touch()
 
     def after_commit(self, callback: Callable[[], None]) -> None:
@@ -124,6 +138,7 @@ class SqliteJournal:
             return
         batch, self._pending = self._pending, {}
         callbacks, self._pending_callbacks = self._pending_callbacks, []
+        forgotten, self._forgotten = self._forgotten, []
         self._pending_done = None
         self._inflight = done
         seq = self._next_seq
@@ -141,6 +156,10 @@ class SqliteJournal:
                     done.set_exception(error)
             else:
                 self._supersede(rows)
+                for record in forgotten:
+                    previous = self._seq_of.pop(record, None)
+                    if previous is not None:
+                        self._dead.append(previous)
                 for callback in callbacks:
                     try:
                         callback()
@@ -156,6 +175,8 @@ class SqliteJournal:
         if rows:
             self._db.submit(self._db.append_sync, (rows,), committed)
         else:
+            # nothing to write (only forgotten records): every earlier batch is durable (one commit in flight at a
+            # time), so what stopped referencing them is too
             committed(None, None)
 
     def _supersede(self, rows: list[LogRow]) -> None:
@@ -210,6 +231,11 @@ class SqliteJournal:
             return
         await self.durable()
         self._closed = True
+        while self._discarding:  # the batch in flight, then the rest: a clean stop leaves only live rows
+            await self._db.run(lambda: None)
+        if self._dead:
+            dead, self._dead = sorted(self._dead), []
+            await self._db.run(self._db.discard_sync, dead)
         await self._db.close()
 
 

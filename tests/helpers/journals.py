@@ -17,6 +17,10 @@ class RecordingJournal:
         self.write_count += 1
         self.rows.pop((ns, key), None)
 
+    def forget(self, ns: str, key: str) -> None:
+        self.write_count += 1
+        self.rows.pop((ns, key), None)
+
     def after_commit(self, callback: Callable[[], None]) -> None:
         callback()
 

@@ -190,3 +190,50 @@ async def test_blob_writer_and_garbage_collection(tmp_path: Path) -> None:
     assert removed == 1 and not blobs.path_of(big).exists()
     assert not list((tmp_path / "blobs" / "tmp").iterdir())
     await journal.close()
+
+
+async def test_a_forgotten_record_leaves_no_tombstone_and_its_row_is_discarded(tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """BlobStore drops a replaced small body with forget(): no delete row is appended, and the body's own row goes
+    with the next discards; a crash before then leaves it for replay's garbage collection."""
+    monkeypatch.setattr(journal_module, "DISCARD_AT", 1)
+    journal = SqliteJournal(await open_database(tmp_path / "s.db"))
+    await journal.load()
+    blobs = BlobStore(tmp_path / "blobs", journal, inline_limit=64)
+    first = blobs.put_inline(b"first body")
+    blobs.incref(first)
+    await journal.durable()
+    pending = blobs.put_inline(b"never committed")
+    blobs.incref(pending)
+    blobs.decref(pending)  # put and dropped in one turn: not written at all
+    blobs.decref(first)
+    second = blobs.put_inline(b"second body")
+    await journal.durable()
+    await journal.close()  # queued behind the discard batch the commit started
+    rows = _log_rows(tmp_path / "s.db")
+    assert [(key, value) for _, _, key, value in rows] == [(second, b"second body")]
+
+
+async def test_a_crash_before_a_forgotten_row_is_discarded_leaves_garbage_that_replay_removes(tmp_path: Path) -> None:
+    journal = SqliteJournal(await open_database(tmp_path / "s.db"))
+    await journal.load()
+    blobs = BlobStore(tmp_path / "blobs", journal, inline_limit=64)
+    old = blobs.put_inline(b"old body")
+    blobs.incref(old)
+    await journal.durable()
+    blobs.decref(old)
+    new = blobs.put_inline(b"new body")
+    await journal.durable()
+    await journal._db.close()  # as a crash would: the journal's own discards never run
+    assert {key for _, _, key, _ in _log_rows(tmp_path / "s.db")} == {old, new}
+    reopened = SqliteJournal(await open_database(tmp_path / "s.db"))
+    replayed = BlobStore(tmp_path / "blobs", reopened, inline_limit=64)
+    for ns, key, value in await reopened.load():
+        replayed.restore_inline(key, value)
+    assert replayed.collect_garbage({new}) == 1
+    assert replayed.inline(old) is None and replayed.inline(new) == b"new body"
+    await reopened.durable()
+    await reopened.close()
+    reopened_again = SqliteJournal(await open_database(tmp_path / "s.db"))
+    assert [key for _, key, _ in await reopened_again.load()] == [new]
+    await reopened_again.close()
