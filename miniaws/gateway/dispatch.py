@@ -1,7 +1,8 @@
 """One AWS request, end to end (DESIGN §3): route → authenticate → decode → call the service → encode.
 
-The codecs are sans-IO; this module is the only place that adapts them to HTTP requests and responses. A request that fails in any
-way gets an AWS-shaped error in its protocol's shape with a request id that is also in the log line.
+The codecs are sans-IO; this module is the only place that adapts them to HTTP requests and responses. A request
+that fails in any way gets an AWS-shaped error in its protocol's shape with a request id that is also in the log
+line.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from miniaws.core.auth import SigV4Verifier, VerifiedRequest
 from miniaws.core.clock import Clock
 from miniaws.core.context import Principal, RequestContext
 from miniaws.core.httpbody import body_left_unread, read_body
-from miniaws.core.responses import Response, StreamedResponse
+from miniaws.core.responses import PlainResponse, Response, StreamedResponse
 from miniaws.core.errors import (AwsError, InternalFailure, InvalidAccessKeyId, InvalidClientTokenId,
                                  MissingAuthenticationToken, NotImplementedOperation, UnknownOperation,
                                  UnrecognizedClientException)
@@ -238,7 +239,7 @@ class Gateway:
             ctx = self._context(service, operation, route, principal, rid, request)
             result = await self._call(service, operation, ctx, params)
             out = query_codec.serialize_response(service.spec, operation, result or {}, rid)
-            return web.Response(body=out, headers={"Content-Type": "text/xml", "x-amzn-RequestId": rid})
+            return PlainResponse(200, {"Content-Type": "text/xml", "x-amzn-RequestId": rid}, out)
         except AwsError as err:
             _log_error(service.name, operation, err, rid)
             status, headers, out = query_codec.serialize_error(service.spec, _legacy_coded(err), rid)
@@ -311,8 +312,8 @@ class Gateway:
                 raise UnknownOperation(f"Operation {operation} is not recognised by {service.name}")
             ctx = self._context(service, operation, route, principal, rid, request)
             result = await self._call(service, operation, ctx, params)
-            return web.Response(body=orjson.dumps(result or {}),
-                                headers={"Content-Type": content_type, "x-amzn-RequestId": rid})
+            return PlainResponse(200, {"Content-Type": content_type, "x-amzn-RequestId": rid},
+                                 orjson.dumps(result or {}))
         except AwsError as err:
             _log_error(service.name, operation, err, rid)
             return _json_error_response(service, err, rid, content_type)
@@ -344,11 +345,10 @@ def _request_id_headers(is_s3: bool, rid: str) -> dict[str, str]:
 
 
 def _response(request: HttpRequest, status: int, headers: dict[str, str], body: bytes | bytearray | None
-              ) -> web.Response:
-    if request.method == "HEAD":
-        response = web.Response(status=status, headers=headers)
-        return response
-    return web.Response(status=status, headers=headers, body=body)
+              ) -> PlainResponse:
+    if request.method == "HEAD" or body is None:
+        return PlainResponse(status, headers)
+    return PlainResponse(status, headers, bytes(body))
 
 
 def _stream(request: HttpRequest, status: int, headers: dict[str, str], body: StreamingBody) -> Response:

@@ -23,7 +23,7 @@ from multidict import CIMultiDict, MultiDict, MultiDictProxy
 
 from miniaws import __version__
 from miniaws.core.errors import RequestEntityTooLarge
-from miniaws.core.responses import Response, StreamedResponse
+from miniaws.core.responses import PlainResponse, Response, StreamedResponse
 from miniaws.gateway.httpwire import (MAX_HEAD_BYTES, BadRequest, ChunkedDecoder, RequestHead, http_date,
                                       must_be_empty, parse_head, serialize_head, status_line)
 from miniaws.protocols.querystring import split_query
@@ -442,7 +442,7 @@ class _Connection(asyncio.Protocol):
             headers["Connection"] = "keep-alive"
         return serialize_head(status_line(request.version, status, reason), headers.items(), len(headers))
 
-    def _send(self, request: HttpRequest, response: web.Response, keep_alive: bool) -> bool:
+    def _send(self, request: HttpRequest, response: web.Response | PlainResponse, keep_alive: bool) -> bool:
         if response.keep_alive is False:
             keep_alive = False
         body = response.body

@@ -65,11 +65,21 @@ class _Operation:
             self.body_kind = "xml"
 
 
+#: (id(spec), operation) → its compiled binding: one lookup, where a request used to pay three compiled() + memo()
+#: calls (specs are module constants; the entry keeps the spec it was built from, so a recycled id() is caught)
+_OPERATIONS: dict[tuple[int, str], tuple[Mapping[str, Any], _Operation]] = {}
+
+
 def _operation(spec: Mapping[str, Any], name: str) -> _Operation:
+    found = _OPERATIONS.get((id(spec), name))
+    if found is not None and found[0] is spec:
+        return found[1]
     if name not in spec["operations"]:
         raise NotImplementedOperation(spec["metadata"]["serviceId"], name)
     shapes = compiled(spec)
-    return shapes.memo(("rest-xml", name), lambda: _Operation(shapes, name))
+    op = shapes.memo(("rest-xml", name), lambda: _Operation(shapes, name))
+    _OPERATIONS[(id(spec), name)] = (spec, op)
+    return op
 
 
 def _invalid_argument(exc: BadValue) -> InvalidArgument:
