@@ -237,3 +237,17 @@ async def test_a_crash_before_a_forgotten_row_is_discarded_leaves_garbage_that_r
     reopened_again = SqliteJournal(await open_database(tmp_path / "s.db"))
     assert [key for _, key, _ in await reopened_again.load()] == [new]
     await reopened_again.close()
+
+
+@pytest.mark.parametrize("count", [1, 2, 100, 101, 250])
+async def test_a_batch_of_any_size_is_appended_whole(tmp_path: Path, count: int) -> None:
+    """Up to _MULTI_ROW_MAX rows go in one multi-row INSERT, more in BEGIN/executemany/COMMIT: both replay alike."""
+    journal = SqliteJournal(await open_database(tmp_path / "s.db"))
+    await journal.load()
+    for i in range(count):
+        journal.put("ns", f"k{i:04d}", str(i).encode())
+    await journal.durable()
+    await journal._db.close()  # as a crash would, right after the acknowledgement
+    reopened = SqliteJournal(await open_database(tmp_path / "s.db"))
+    assert await reopened.load() == [("ns", f"k{i:04d}", str(i).encode()) for i in range(count)]
+    await reopened.close()
