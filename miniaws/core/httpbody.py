@@ -15,11 +15,6 @@ if TYPE_CHECKING:
 MAX_DOCUMENT_BODY = 64 * 1024 * 1024
 
 
-async def expect_continue(request: "HttpRequest") -> None:
-    """Send the interim 100 response once, if the client asked for it and nothing was written yet."""
-    await request.send_continue()
-
-
 async def read_body(request: "HttpRequest") -> bytes:
     if not request.body_exists:
         return b""

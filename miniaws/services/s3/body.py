@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
 from miniaws.core import checksums
-from miniaws.core.httpbody import expect_continue
 from miniaws.core.auth import ChunkSignatureChain, VerifiedRequest
 from miniaws.protocols.aws_chunked import AwsChunkedDecoder
 from miniaws.services.s3.errors import (BadDigest, EntityTooLarge, IncompleteBody, InvalidDigest, InvalidRequest,
@@ -83,7 +82,7 @@ async def ingest(request: "HttpRequest", blobs: BlobStore, params: Mapping[str, 
     if declared is not None and declared > max_size:
         raise EntityTooLarge(ProposedSize=str(declared), MaxSizeAllowed=str(max_size))
     algorithm = requested_checksum(headers, params)
-    await expect_continue(request)
+    await request.send_continue()
     sink = _BodySink(blobs, algorithm, want_sha256=len(content_sha) == 64, seal=seal)
     decoder: AwsChunkedDecoder | None = None
     if chunked:
