@@ -5,15 +5,16 @@ request/response objects, payload writer), more than the whole rest of a GetObje
 the endpoint needs and hands handlers an `HttpRequest` that offers the part of aiohttp's request API they use
 (headers, body stream, multipart), so aiohttp stays everywhere else (edge, load balancers, Runtime API, clients).
 
-Handlers return an aiohttp `web.Response` (status, headers and bytes; nothing else of it is used) or a
-`StreamedResponse`. Requests on one connection are answered in order; a body the handler did not read that has not
-fully arrived closes the connection after the answer, so its bytes are never parsed as the next request.
+Handlers answer with one of core/responses.py's types. Requests on one connection are answered in order; when the
+handler answered before its request's body fully arrived, the rest is drained and the connection then closed, so
+those bytes are never parsed as the next request.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from urllib.parse import unquote
 
@@ -24,8 +25,9 @@ from multidict import CIMultiDict, MultiDict, MultiDictProxy
 from miniaws import __version__
 from miniaws.core.errors import RequestEntityTooLarge
 from miniaws.core.responses import PlainResponse, Response, StreamedResponse
-from miniaws.gateway.httpwire import (MAX_HEAD_BYTES, BadRequest, ChunkedDecoder, RequestHead, http_date,
-                                      must_be_empty, parse_head, serialize_head, status_line)
+from miniaws.core.timestamps import http_date
+from miniaws.gateway.httpwire import (MAX_HEAD_BYTES, BadRequest, ChunkedDecoder, RequestHead, must_be_empty,
+                                      parse_head, serialize_head, status_line)
 from miniaws.protocols.querystring import split_query
 
 log = logging.getLogger("miniaws.http")
@@ -354,7 +356,7 @@ class _Connection(asyncio.Protocol):
         body = f"{err}\n".encode()
         head = serialize_head(status_line((1, 1), err.status), (
             ("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body))),
-            ("Date", http_date()), ("Server", SERVER_HEADER), ("Connection", "close")), 5)
+            ("Date", http_date(time.time())), ("Server", SERVER_HEADER), ("Connection", "close")), 5)
         transport.write(head + body)
         self.close()
 
@@ -432,7 +434,7 @@ class _Connection(asyncio.Protocol):
                 # RFC 9110 §8.3 (and §9.3.2: HEAD answers with GET's header fields)
                 headers["Content-Type"] = "application/octet-stream"
         if "Date" not in headers:
-            headers["Date"] = http_date()
+            headers["Date"] = http_date(time.time())
         if "Server" not in headers:
             headers["Server"] = SERVER_HEADER
         if not keep_alive:

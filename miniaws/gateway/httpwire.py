@@ -7,9 +7,7 @@ different Content-Lengths, and any transfer coding but `chunked` are all 400s.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterable
-from email.utils import formatdate
 from http import HTTPStatus
 
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -200,8 +198,6 @@ class ChunkedDecoder:
 
 # -- responses ------------------------------------------------------------------------------------
 _STATUS_LINES: dict[tuple[tuple[int, int], int], str] = {}
-_date_second = -1
-_date_text = ""
 
 
 def status_line(version: tuple[int, int], status: int, reason: str | None = None) -> str:
@@ -215,15 +211,6 @@ def status_line(version: tuple[int, int], status: int, reason: str | None = None
             phrase = "Unknown"
         line = _STATUS_LINES[(version, status)] = f"HTTP/{version[0]}.{version[1]} {status} {phrase}\r\n"
     return line
-
-
-def http_date() -> str:
-    """The Date header's value, formatted once per second."""
-    global _date_second, _date_text
-    now = int(time.time())
-    if now != _date_second:
-        _date_second, _date_text = now, formatdate(now, usegmt=True)
-    return _date_text
 
 
 def serialize_head(first_line: str, headers: Iterable[tuple[str, str]], count: int) -> bytes:
@@ -240,5 +227,5 @@ def must_be_empty(method: str, status: int) -> bool:
     return method == "HEAD" or status < 200 or status == 204 or status == 304
 
 
-__all__ = ["BadRequest", "ChunkedDecoder", "MAX_HEAD_BYTES", "RequestHead", "http_date", "must_be_empty",
+__all__ = ["BadRequest", "ChunkedDecoder", "MAX_HEAD_BYTES", "RequestHead", "must_be_empty",
            "parse_head", "serialize_head", "status_line"]

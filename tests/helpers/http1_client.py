@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import pytest
 from aiohttp import web
 from multidict import CIMultiDict
 
@@ -127,3 +128,10 @@ def put(path: str, body: bytes, *extra: str) -> bytes:
 def chunked(path: str, *pieces: bytes) -> bytes:
     body = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces if p) + b"0\r\n\r\n"
     return f"PUT {path} HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n".encode() + body
+
+
+def run_on_uvloop(scenario: Callable[[], Awaitable[None]]) -> None:
+    """Run a fixture-free test coroutine again on uvloop, the loop miniaws serves on."""
+    uvloop = pytest.importorskip("uvloop")
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(scenario())  # type: ignore[arg-type]

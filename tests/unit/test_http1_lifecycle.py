@@ -15,7 +15,7 @@ from aiohttp import web
 from miniaws.core.responses import Response, StreamedResponse
 from miniaws.gateway import http1
 from miniaws.gateway.http1 import HttpRequest, HttpServer
-from tests.helpers.http1_client import WAIT, bounded, settle, running, connected, get, put
+from tests.helpers.http1_client import run_on_uvloop, WAIT, bounded, settle, running, connected, get, put
 
 
 # -- streamed answers -------------------------------------------------------------------------------
@@ -432,6 +432,4 @@ _ON_UVLOOP = [
 
 @pytest.mark.parametrize("scenario", _ON_UVLOOP, ids=lambda f: f.__name__.removeprefix("test_"))
 def test_on_uvloop(scenario: Callable[[], Awaitable[None]]) -> None:
-    uvloop = pytest.importorskip("uvloop")
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(scenario())  # type: ignore[arg-type]
+    run_on_uvloop(scenario)

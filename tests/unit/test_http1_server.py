@@ -20,7 +20,7 @@ from miniaws.core.responses import Response, StreamedResponse
 from miniaws.gateway import http1
 from miniaws.gateway.http1 import HttpRequest
 from miniaws.gateway.httpwire import MAX_HEAD_BYTES
-from tests.helpers.http1_client import bounded, settle, running, connected, echo, get, put, chunked
+from tests.helpers.http1_client import run_on_uvloop, bounded, settle, running, connected, echo, get, put, chunked
 
 
 # -- keep-alive and pipelining ---------------------------------------------------------------------
@@ -640,6 +640,4 @@ _ON_UVLOOP = [
 
 @pytest.mark.parametrize("scenario", _ON_UVLOOP, ids=lambda f: f.__name__.removeprefix("test_"))
 def test_on_uvloop(scenario: Callable[[], Awaitable[None]]) -> None:
-    uvloop = pytest.importorskip("uvloop")
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(scenario())  # type: ignore[arg-type]
+    run_on_uvloop(scenario)
