@@ -83,6 +83,8 @@ async def ingest(request: "HttpRequest", blobs: BlobStore, params: Mapping[str, 
         raise EntityTooLarge(ProposedSize=str(declared), MaxSizeAllowed=str(max_size))
     algorithm = requested_checksum(headers, params)
     await request.send_continue()
+    if not chunked and declared is not None and declared <= blobs.inline_limit:
+        return await _ingest_small(request, blobs, declared, algorithm, content_sha, seal)
     sink = _BodySink(blobs, algorithm, want_sha256=len(content_sha) == 64, seal=seal)
     decoder: AwsChunkedDecoder | None = None
     if chunked:
@@ -115,12 +117,41 @@ async def ingest(request: "HttpRequest", blobs: BlobStore, params: Mapping[str, 
         if declared is not None and sink.size != declared:
             raise IncompleteBody()
         await sink.finish()
-        _verify(headers, sink, decoder, algorithm, content_sha)
+        _verify(headers, sink.md5.digest(), sink.sha256.hexdigest() if sink.sha256 is not None else None,
+                sink.checksum_b64(), decoder.trailers if decoder is not None else None, algorithm, content_sha)
         blob_id = await sink.commit()
     except BaseException:
         await sink.abort()
         raise
     return IngestedBody(blob_id, sink.size, sink.md5.digest(), algorithm, sink.checksum_b64(), sink.wrapped)
+
+
+async def _ingest_small(request: "HttpRequest", blobs: BlobStore, declared: int, algorithm: str | None,
+                        content_sha: str, seal: EnvelopeKey | None) -> IngestedBody:
+    """A plain body small enough to be stored inline (most PUTs): read whole, hashed and sealed in one go. Same
+    checks as the streaming path, without its per-piece machinery (~15 µs of a 1 KiB PutObject)."""
+    try:
+        data = await request.content.read()  # bounded: the HTTP layer ends the stream at Content-Length
+    except (ConnectionError, asyncio.IncompleteReadError) as exc:
+        raise IncompleteBody() from exc
+    except Exception as exc:
+        if type(exc).__name__ in ("ContentLengthError", "ClientPayloadError", "TransferEncodingError"):
+            raise IncompleteBody() from exc
+        raise
+    if len(data) != declared:
+        raise IncompleteBody()
+    md5 = hashlib.md5(data).digest()
+    checksum = None
+    if algorithm is not None:
+        hasher = checksums.new_hasher(algorithm)
+        hasher.update(data)
+        checksum = hasher.b64()
+    sha256 = hashlib.sha256(data).hexdigest() if len(content_sha) == 64 else None
+    _verify(request.headers, md5, sha256, checksum, None, algorithm, content_sha)
+    wrapped = None
+    if seal is not None:
+        wrapped, data = seal.seal_small(data)
+    return IngestedBody(blobs.put_inline(data), declared, md5, algorithm, checksum, wrapped)
 
 
 async def ingest_chunks(chunks: AsyncIterator[bytes], blobs: BlobStore, max_size: int = MAX_SINGLE_UPLOAD,
@@ -150,8 +181,10 @@ def _declared_length(headers: Mapping[str, str], chunked: bool) -> int | None:
         raise InvalidRequest("Invalid content length") from None
 
 
-def _verify(headers: Mapping[str, str], sink: "_BodySink", decoder: AwsChunkedDecoder | None,
-            algorithm: str | None, content_sha: str) -> None:
+def _verify(headers: Mapping[str, str], md5: bytes, sha256_hex: str | None, checksum_b64: str | None,
+            trailers: Mapping[str, str] | None, algorithm: str | None, content_sha: str) -> None:
+    """Content-MD5, x-amz-content-sha256 and the flexible checksum (header or aws-chunked trailer) against what
+    the body hashed to."""
     content_md5 = headers.get("Content-MD5")
     if content_md5 is not None:
         try:
@@ -160,18 +193,18 @@ def _verify(headers: Mapping[str, str], sink: "_BodySink", decoder: AwsChunkedDe
             raise _invalid_digest(content_md5) from None
         if len(expected) != 16:
             raise _invalid_digest(content_md5)
-        if expected != sink.md5.digest():
+        if expected != md5:
             raise BadDigest("The Content-MD5 you specified did not match what we received.",
-                            ExpectedDigest=content_md5, CalculatedDigest=base64.b64encode(sink.md5.digest()).decode())
-    if sink.sha256 is not None and sink.sha256.hexdigest() != content_sha.lower():
+                            ExpectedDigest=content_md5, CalculatedDigest=base64.b64encode(md5).decode())
+    if sha256_hex is not None and sha256_hex != content_sha.lower():
         raise XAmzContentSHA256Mismatch(ClientComputedContentSHA256=content_sha,
-                                        S3ComputedContentSHA256=sink.sha256.hexdigest())
+                                        S3ComputedContentSHA256=sha256_hex)
     if algorithm is not None:
         header = checksums.header_name(algorithm)
         claimed = headers.get(header)
-        if claimed is None and decoder is not None:
-            claimed = decoder.trailers.get(header)
-        if claimed is not None and claimed != sink.checksum_b64():
+        if claimed is None and trailers is not None:
+            claimed = trailers.get(header)
+        if claimed is not None and claimed != checksum_b64:
             raise BadDigest(f"The {algorithm} you specified did not match the calculated checksum.")
 
 

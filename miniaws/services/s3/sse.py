@@ -60,6 +60,9 @@ def _nonce(index: int) -> bytes:
     return index.to_bytes(_NONCE, "big")
 
 
+_FIRST_NONCE = _nonce(0)
+
+
 class ChunkSealer:
     """Encrypts a body that arrives in pieces of any size into the chunked layout (call final() once at the end)."""
 
@@ -201,6 +204,17 @@ class EnvelopeKey:
         material = os.urandom(KEY_BYTES + _NONCE)
         key, nonce = material[:KEY_BYTES], material[KEY_BYTES:]
         return self._wrap(key, nonce), ChunkSealer(AESGCM(key))
+
+    def seal_small(self, data: bytes) -> tuple[bytes, bytes]:
+        """(wrapped blob key, sealed body) for a whole body held in memory: new_blob() + seal() in one call."""
+        material = os.urandom(KEY_BYTES + _NONCE)
+        key, nonce = material[:KEY_BYTES], material[KEY_BYTES:]
+        cipher = AESGCM(key)
+        if len(data) > CHUNK:
+            sealed = ChunkSealer(cipher).seal(data)
+        else:
+            sealed = cipher.encrypt(_FIRST_NONCE, data, None) if data else b""
+        return self._wrap(key, nonce), sealed
 
     def wrap(self, blob_key: bytes) -> bytes:
         return self._wrap(blob_key, os.urandom(_NONCE))
