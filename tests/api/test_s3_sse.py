@@ -319,8 +319,11 @@ def test_upload_part_copy_from_kms_into_sse_c(s3: Any, ssec_bucket: str, key: di
 
 
 # -------------------------------------------------------------------------------------------------- copy
-def test_copy_between_modes(s3: Any, ssec_bucket: str, key: dict[str, Any]) -> None:
-    body = os.urandom(90 * KIB)
+# a 1 KiB body is sealed whole under its envelope's key (re-encrypted by a copy to another key); a 90 KiB one
+# has its own blob key (re-wrapped)
+@pytest.mark.parametrize("size", [KIB, 90 * KIB])
+def test_copy_between_modes(s3: Any, ssec_bucket: str, key: dict[str, Any], size: int) -> None:
+    body = os.urandom(size)
     s3.put_object(Bucket=ssec_bucket, Key="s3", Body=body)
     to_kms = s3.copy_object(Bucket=ssec_bucket, Key="kms", CopySource={"Bucket": ssec_bucket, "Key": "s3"},
                             ServerSideEncryption="aws:kms", SSEKMSKeyId=key["Alias"])
@@ -376,3 +379,20 @@ def test_browser_post_upload_with_sse_kms(s3: Any, bucket: str, key: dict[str, A
     head = s3.head_object(Bucket=bucket, Key="form.txt")
     assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", key["Arn"])
     assert s3.get_object(Bucket=bucket, Key="form.txt")["Body"].read() == b"posted secret"
+
+
+@pytest.mark.parametrize("encryption", [{}, SSE_C])
+def test_upload_part_copy_of_part_of_a_small_body(s3: Any, ssec_bucket: str, encryption: dict[str, Any]) -> None:
+    """A small body is sealed whole: a range of it shares the ciphertext under the same key, or is re-encrypted."""
+    source = os.urandom(3000)
+    s3.put_object(Bucket=ssec_bucket, Key="small", Body=source)
+    upload = s3.create_multipart_upload(Bucket=ssec_bucket, Key="dst", **encryption)
+    part = s3.upload_part_copy(Bucket=ssec_bucket, Key="dst", UploadId=upload["UploadId"], PartNumber=1,
+                               CopySource={"Bucket": ssec_bucket, "Key": "small"}, CopySourceRange="bytes=100-2099",
+                               **encryption)
+    s3.complete_multipart_upload(Bucket=ssec_bucket, Key="dst", UploadId=upload["UploadId"], MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": part["CopyPartResult"]["ETag"]}]})
+    s3.delete_object(Bucket=ssec_bucket, Key="small")
+    assert s3.get_object(Bucket=ssec_bucket, Key="dst", **encryption)["Body"].read() == source[100:2100]
+    assert s3.get_object(Bucket=ssec_bucket, Key="dst", Range="bytes=10-19", **encryption)["Body"].read() == \
+        source[110:120]

@@ -164,9 +164,11 @@ class S3Base(Service):
                               customer_key: bytes | None) -> list[Segment]:
         """A copy's body (CopyObject, UploadPartCopy), referenced: the source's ciphertext under blob keys re-wrapped
         for `target`, or, when part of the source was stored before encryption at rest, a new body encrypted for
-        `target` (read and written in streaming pieces)."""
+        `target` (read and written in streaming pieces), as is a small body sealed whole under another key."""
         if all(seg.wrapped is not None for seg in segments):
-            return self.store.share(rewrap(segments, target, customer_key))
+            rewrapped = rewrap(segments, target, customer_key)
+            if rewrapped is not None:
+                return self.store.share(rewrapped)
         stream = bodies.SegmentStream(self.blobs, segments, 0, size, customer_key)
         ingested = await bodies.ingest_chunks(stream.chunks(), self.blobs, seal=target)
         return self.store.adopt(ingested.blob_id, ingested.size, ingested.wrapped, target.envelope)

@@ -17,7 +17,8 @@ import orjson
 
 from miniaws.services.s3.errors import AccessDenied, InvalidArgument, InvalidEncryptionAlgorithmError, InvalidRequest
 from miniaws.services.s3.models import Bucket, S3Object, Segment
-from miniaws.services.s3.sse import MODE_C, MODE_S3, STORED_ENCRYPTED, Envelope, EnvelopeKey, Keyring
+from miniaws.services.s3.sse import (MODE_C, MODE_S3, STORED_ENCRYPTED, Envelope, EnvelopeKey, Keyring,
+                                     sealed_whole)
 
 ALGORITHMS = ("AES256", "aws:kms", "aws:kms:dsse")
 SSE_C = "SSE-C"
@@ -189,10 +190,11 @@ def read_key(envelope: Envelope | None, params: dict[str, Any], prefix: str = ""
     return given[0]
 
 
-def rewrap(segments: list[Segment], target: EnvelopeKey, customer_key: bytes | None) -> list[Segment]:
+def rewrap(segments: list[Segment], target: EnvelopeKey, customer_key: bytes | None) -> list[Segment] | None:
     """`segments` (of a copy source) re-keyed for a copy encrypted under `target`: each blob key is unwrapped under
     its own envelope and wrapped under the target's, and the ciphertext is shared as it is. A body stored before
-    encryption at rest is shared in plaintext."""
+    encryption at rest is shared in plaintext. None when a body sealed whole under its envelope's key would need
+    another key: only re-encrypting it can serve the copy."""
     opened: dict[int, EnvelopeKey] = {}
     out: list[Segment] = []
     for seg in segments:
@@ -203,6 +205,11 @@ def rewrap(segments: list[Segment], target: EnvelopeKey, customer_key: bytes | N
         source = opened.get(id(envelope))
         if source is None:
             source = opened[id(envelope)] = envelope.open(customer_key)
+        if sealed_whole(seg.wrapped):
+            if source.cipher is not target.cipher:
+                return None
+            out.append(Segment(seg.blob_id, seg.size, seg.offset, seg.wrapped, target.envelope))
+            continue
         out.append(Segment(seg.blob_id, seg.size, seg.offset, target.wrap(source.unwrap(seg.wrapped)),
                            target.envelope))
     return out

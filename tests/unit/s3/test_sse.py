@@ -22,7 +22,7 @@ from miniaws.services.s3 import body as bodies
 from miniaws.services.s3.errors import AccessDenied, InvalidArgument, InvalidRequest
 from miniaws.services.s3.models import Bucket, Owner, S3Object, Segment, segments_from_record, segments_record
 from miniaws.services.s3.sse import (CHUNK, STORED_CHUNK, ChunkSealer, Envelope, Keyring, chunk_span, open_chunks,
-                                     stored_size)
+                                     sealed_whole, stored_size)
 from miniaws.services.s3.sse_requests import customer_key, read_key, rewrap, write_protection
 from miniaws.state.blobs import BlobStore
 from miniaws.state.journal import MemoryJournal
@@ -309,3 +309,49 @@ def test_rewrap_shares_ciphertext_under_a_new_envelope(blobs: BlobStore, keyring
     obj = S3Object("k", len(data), '"e"', 0.0, copied, envelope=target.envelope)
     again = S3Object.from_record(obj.record(), keyring)
     assert bodies.read_small(blobs, again.segments, 0, len(data), KEY) == data
+
+
+# ---------------------------------------------------------------------------------------- small bodies sealed whole
+@pytest.mark.parametrize("size", [1, 1000, CHUNK])
+def test_a_small_body_is_sealed_whole_under_its_envelope_key(blobs: BlobStore, keyring: Keyring, size: int) -> None:
+    data = os.urandom(size)
+    sealing = keyring.sse_s3()
+    nonce, stored = sealing.seal_small(data)
+    assert sealed_whole(nonce) and len(nonce) == 12  # no blob key: the segment keeps the nonce
+    assert len(stored) == size + 16 and data not in stored
+    again_nonce, again = sealing.seal_small(data)
+    assert again_nonce != nonce and again != stored  # a fresh nonce every time
+    blob_id = blobs.put_inline(stored)
+    blobs.incref(blob_id)
+    segments = [Segment(blob_id, size, 0, nonce, sealing.envelope)]
+    assert bodies.read_small(blobs, segments, 0, size) == data
+    assert asyncio.run(_stream(blobs, segments, size // 2, size - size // 2)) == data[size // 2:]
+    # journaled and replayed like any segment
+    obj = S3Object("k", size, '"e"', 0.0, segments, envelope=sealing.envelope)
+    restored = S3Object.from_record(obj.record(), keyring)
+    assert bodies.read_small(blobs, restored.segments, 0, size) == data
+    # the nonce is bound to the body: another body's nonce, or the ciphertext changed, does not open
+    for wrong in (Segment(blob_id, size, 0, again_nonce, sealing.envelope),):
+        with pytest.raises(ValueError):
+            bodies.read_small(blobs, [wrong], 0, size)
+
+
+@pytest.mark.parametrize("size", [0, CHUNK + 1])
+def test_empty_and_larger_bodies_get_their_own_blob_key(blobs: BlobStore, keyring: Keyring, size: int) -> None:
+    data = os.urandom(size)
+    wrapped, stored = keyring.sse_s3().seal_small(data)
+    assert not sealed_whole(wrapped) and len(wrapped) == 60
+    assert len(stored) == (0 if size == 0 else size + 2 * 16)
+
+
+def test_rewrap_shares_a_body_sealed_whole_only_under_the_same_key(blobs: BlobStore, keyring: Keyring) -> None:
+    data = os.urandom(3000)
+    sealing = keyring.sse_s3()
+    nonce, stored = sealing.seal_small(data)
+    blob_id = blobs.put_inline(stored)
+    source = [Segment(blob_id, len(data), 0, nonce, sealing.envelope)]
+    same = rewrap(source, keyring.sse_s3(), None)
+    assert same is not None and same[0].blob_id == blob_id and same[0].wrapped == nonce
+    assert bodies.read_small(blobs, same, 0, len(data)) == data
+    # another key cannot open it: the caller re-encrypts instead (copied_segments)
+    assert rewrap(source, keyring.sse_c(KEY), None) is None
