@@ -291,6 +291,30 @@ async def test_expect_continue_not_sent_when_the_handler_answers_without_the_bod
         assert await client.rest() == b""
 
 
+async def test_expect_continue_not_sent_when_the_body_came_with_the_head() -> None:
+    async with running(echo) as (_, port), connected(port) as client:
+        await client.send(_expecting("/e", 5) + b"hello" + get("/after"))
+        answer = await client.answer()
+        assert answer.status == 200 and answer.body == b"PUT /e hello"  # the client did not wait: no 100 first
+        assert (await client.answer()).body == b"GET /after "
+
+
+async def test_a_body_that_came_with_its_head_still_streams() -> None:
+    seen: list[tuple[bool, bytes, bool]] = []
+
+    async def handler(request: HttpRequest) -> web.Response:
+        before = request.can_read_body
+        data = b"".join([piece async for piece in request.content.iter_any()])
+        seen.append((before, data, request.can_read_body))
+        return web.Response(body=data)
+
+    async with running(handler) as (_, port), connected(port) as client:
+        await client.send(put("/whole", b"0123456789") + put("/next", b"ab"))  # one write: both bodies complete
+        assert (await client.answer()).body == b"0123456789"
+        assert (await client.answer()).body == b"ab"
+    assert seen == [(True, b"0123456789", False), (True, b"ab", False)]
+
+
 async def test_expect_continue_ignored_from_http_1_0() -> None:
     async with running(echo) as (_, port), connected(port) as client:
         await client.send(_expecting("/e", 2, "HTTP/1.0") + b"ab")
@@ -627,6 +651,8 @@ _ON_UVLOOP = [
     test_chunked_request_body,
     test_aiohttp_client_bodies,
     test_expect_continue_sent_when_the_handler_reads,
+    test_expect_continue_not_sent_when_the_body_came_with_the_head,
+    test_a_body_that_came_with_its_head_still_streams,
     test_expect_continue_not_sent_when_the_handler_answers_without_the_body,
     test_head_has_content_length_and_no_body,
     test_http_1_0_closes_unless_keep_alive,

@@ -131,7 +131,7 @@ async def _ingest_small(request: "HttpRequest", blobs: BlobStore, declared: int,
     """A plain body small enough to be stored inline (most PUTs): read whole, hashed and sealed in one go. Same
     checks as the streaming path, without its per-piece machinery (~15 µs of a 1 KiB PutObject)."""
     try:
-        data = await request.content.read()  # bounded: the HTTP layer ends the stream at Content-Length
+        data = await request.read()  # bounded: the HTTP layer ends the body at Content-Length
     except (ConnectionError, asyncio.IncompleteReadError) as exc:
         raise IncompleteBody() from exc
     except Exception as exc:
