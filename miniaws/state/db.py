@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS log (
 );
 """
 _APPEND = "INSERT INTO log (seq, ns, key, value) VALUES (?, ?, ?, ?)"
-_DISCARD = "DELETE FROM log WHERE seq = ?"
+#: seqs discarded per DELETE statement
+_DISCARD_MAX = 1000
 #: batches up to this many rows are appended by one multi-row INSERT (4 parameters a row: far below SQLite's limit
 #: of 32,766; the sqlite3 module's statement cache keeps one compiled statement per size)
 _MULTI_ROW_MAX = 100
@@ -129,6 +130,10 @@ class Database:
         # only after its batch committed (one fsync per batch, ~0.25 ms here)
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=5000")
+        # FAST, not the ON this SQLite build defaults to: ON zeroes and journals every freed page, which made a
+        # discarded row cost 3.9 µs of CPU and 7.8 µs of wall time (measured); FAST zeroes deleted content only
+        # in pages that are written anyway (1.3 µs). Bodies in the log are ciphertext either way (sse.py).
+        conn.execute("PRAGMA secure_delete=FAST")
         conn.executescript(SCHEMA)
         self._conn = conn
         self._migrate_keyed_table()
@@ -167,13 +172,10 @@ class Database:
         """Drop superseded rows. Callers pass seqs in ascending order, so a delete's row outlives the rows it
         deleted: a crash between two discards can never bring a deleted record back."""
         conn = self._require()
-        conn.execute("BEGIN")
-        try:
-            conn.executemany(_DISCARD, [(seq,) for seq in seqs])
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        # one statement per batch (its own transaction): a quarter cheaper than a DELETE per row
+        for start in range(0, len(seqs), _DISCARD_MAX):
+            batch = seqs[start:start + _DISCARD_MAX]
+            conn.execute(f"DELETE FROM log WHERE seq IN ({','.join('?' * len(batch))})", batch)
 
     def load_sync(self) -> LogState:
         """Replay the log (later rows win, NULL deletes) and discard what it superseded."""

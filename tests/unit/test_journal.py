@@ -251,3 +251,23 @@ async def test_a_batch_of_any_size_is_appended_whole(tmp_path: Path, count: int)
     reopened = SqliteJournal(await open_database(tmp_path / "s.db"))
     assert await reopened.load() == [("ns", f"k{i:04d}", str(i).encode()) for i in range(count)]
     await reopened.close()
+
+
+async def test_discarding_more_rows_than_one_statement_takes(tmp_path: Path) -> None:
+    """db.discard_sync deletes in IN-list statements of _DISCARD_MAX seqs: every one of a larger batch goes."""
+    from miniaws.state import db as db_module
+    database = await open_database(tmp_path / "s.db")
+    count = db_module._DISCARD_MAX * 2 + 7
+    await database.run(database.append_sync, [(seq, "ns", f"k{seq}", b"v") for seq in range(1, count + 11)])
+    await database.run(database.discard_sync, list(range(1, count + 1)))
+    await database.close()
+    assert [seq for seq, *_ in _log_rows(tmp_path / "s.db")] == list(range(count + 1, count + 11))
+
+
+async def test_freed_pages_are_not_zeroed_with_extra_writes(tmp_path: Path) -> None:
+    """secure_delete=FAST: deleted content is zeroed only in pages written anyway (this SQLite build defaults to ON,
+    which doubled the WAL bytes of a discard)."""
+    database = await open_database(tmp_path / "s.db")
+    mode = await database.run(lambda: database._require().execute("PRAGMA secure_delete").fetchone()[0])
+    await database.close()
+    assert mode == 2  # FAST
