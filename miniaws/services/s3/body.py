@@ -25,7 +25,7 @@ from miniaws.protocols.aws_chunked import AwsChunkedDecoder
 from miniaws.services.s3.errors import (BadDigest, EntityTooLarge, IncompleteBody, InvalidDigest, InvalidRequest,
                                         XAmzContentSHA256Mismatch)
 from miniaws.services.s3.models import Segment
-from miniaws.services.s3.sse import CHUNK, ChunkSealer, EnvelopeKey, chunk_span, open_chunks
+from miniaws.services.s3.sse import CHUNK, ChunkSealer, EnvelopeKey, chunk_span, open_chunks, sealed_whole
 from miniaws.state.blobs import BlobStore, BlobWriter
 
 if TYPE_CHECKING:
@@ -435,6 +435,14 @@ def _pread_open(fd: int, cipher: Any, start: int, length: int) -> bytes:
 def read_small(blobs: BlobStore, segments: list[Segment], start: int, length: int,
                customer_key: bytes | None = None) -> bytes | None:
     """The (decrypted) bytes of a range when every segment involved is in memory, else None (then stream)."""
+    if len(segments) == 1:
+        seg = segments[0]
+        if (seg.wrapped is not None and seg.envelope is not None and sealed_whole(seg.wrapped) and start == 0
+                and length == seg.size and seg.offset == 0):
+            # the whole of a small body sealed whole (most GETs): one decryption, none of the range machinery
+            whole = blobs.inline(seg.blob_id)
+            if whole is not None:
+                return seg.envelope.open(customer_key).open_whole(seg.wrapped, whole)
     covered = _covered(segments, start, length)
     stored = [blobs.inline(seg.blob_id) for seg, _, _ in covered]
     if None in stored:

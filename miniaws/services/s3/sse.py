@@ -265,6 +265,13 @@ class EnvelopeKey:
         wrapped, sealer = self.new_blob()
         return wrapped, sealer.seal(data)
 
+    def open_whole(self, nonce: bytes, stored: bytes) -> bytes:
+        """The plaintext of a body sealed whole (seal_small) under this envelope's key."""
+        try:
+            return self.cipher.decrypt(nonce, stored, _BODY_AAD)
+        except InvalidTag:
+            raise ValueError("stored body chunk 0 failed authentication") from None
+
     def wrap(self, blob_key: bytes) -> bytes:
         return self._wrap(blob_key, os.urandom(_NONCE))
 
