@@ -264,6 +264,24 @@ async def test_discarding_more_rows_than_one_statement_takes(tmp_path: Path) -> 
     assert [seq for seq, *_ in _log_rows(tmp_path / "s.db")] == list(range(count + 1, count + 11))
 
 
+async def test_commits_stay_synced_after_an_unsynced_discard(tmp_path: Path) -> None:
+    """A discard runs with synchronous=NORMAL (replay redoes a lost one); the acknowledged commits after it must
+    be FULL again, and a discard that fails leaves them so too."""
+    database = await open_database(tmp_path / "s.db")
+
+    def synchronous() -> int:
+        return int(database._require().execute("PRAGMA synchronous").fetchone()[0])
+
+    await database.run(database.append_sync, [(1, "ns", "a", b"1"), (2, "ns", "a", b"2")])
+    await database.run(database.discard_sync, [1])
+    assert await database.run(synchronous) == 2  # FULL
+    await database.run(database._require().execute, "DROP TABLE log")
+    with pytest.raises(sqlite3.OperationalError):
+        await database.run(database.discard_sync, [2])
+    assert await database.run(synchronous) == 2
+    await database.close()
+
+
 async def test_freed_pages_are_not_zeroed_with_extra_writes(tmp_path: Path) -> None:
     """secure_delete=FAST: deleted content is zeroed only in pages written anyway (this SQLite build defaults to ON,
     which doubled the WAL bytes of a discard)."""
