@@ -127,9 +127,10 @@ class S3Object:
     part_sizes: list[int] | None = None
     owner_id: str = ""
     storage_class: str = "STANDARD"
-    # pre-formatted: strftime dominates the cost of a listing (DESIGN §11)
-    last_modified_iso: str = ""
-    last_modified_http: str = ""
+    #: last_modified as text, formatted on first use and kept: strftime dominates the cost of a listing (DESIGN §11),
+    #: while a PUT, whose answer shows neither, never pays for them
+    _iso: str = field(default="", repr=False, compare=False)
+    _http: str = field(default="", repr=False, compare=False)
     #: "null" unless written while versioning was enabled
     version_id: str = NULL_VERSION
     delete_marker: bool = False
@@ -153,10 +154,19 @@ class S3Object:
     #: changes once stored; tags, ACLs and retention may change in place but are never part of a listing entry.
     rendered: dict[Any, str] | None = None
 
-    def __post_init__(self) -> None:
-        if not self.last_modified_iso:
-            self.last_modified_iso = iso8601_ms(self.last_modified)
-            self.last_modified_http = http_date(self.last_modified)
+    @property
+    def last_modified_iso(self) -> str:
+        """2009-10-12T17:50:30.000Z (XML bodies)."""
+        if not self._iso:
+            self._iso = iso8601_ms(self.last_modified)
+        return self._iso
+
+    @property
+    def last_modified_http(self) -> str:
+        """Wed, 12 Oct 2009 17:50:30 GMT (headers)."""
+        if not self._http:
+            self._http = http_date(self.last_modified)
+        return self._http
 
     def record(self) -> dict[str, Any]:
         r: dict[str, Any] = {
