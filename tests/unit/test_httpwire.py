@@ -512,3 +512,34 @@ def test_status_line_cache_keeps_versions_apart() -> None:
 ])
 def test_must_be_empty(method: str, status: int, empty: bool) -> None:
     assert must_be_empty(method, status) is empty
+
+
+# -- the one-regex fast path agrees with the field-by-field checks --------------------------------------
+def _outcome(parse: object, data: bytes) -> object:
+    try:
+        parsed = parse(data)  # type: ignore[operator]
+    except BadRequest as err:
+        return ("bad", err.status)
+    return (parsed.method, parsed.target, parsed.version, list(parsed.headers.items()), parsed.content_length,
+            parsed.chunked, parsed.keep_alive, parsed.expect_continue)
+
+
+def test_the_fast_path_accepts_and_refuses_exactly_what_the_checks_do() -> None:
+    from miniaws.gateway.httpwire import _parse_head_checked
+    seed = head("PUT /b/k%20x?X-Amz-Credential=AK%2F1&a=b HTTP/1.1", "Host: 127.0.0.1:4566", "Content-Length: 5",
+                "x-amz-meta-a:  v\tw ", "Expect: 100-continue")
+    alphabet = b"\r\n\x00 \t:\x7f\x80\xc3/?%aZ0-.1"
+    rng = random.Random(1234)
+    refused = 0
+    for _ in range(4000):
+        data = bytearray(seed)
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(data) + 1)
+            if rng.random() < 0.5 and at < len(data):
+                data[at] = rng.choice(alphabet)
+            else:
+                data[at:at] = bytes([rng.choice(alphabet)])
+        fast, checked = _outcome(parse_head, bytes(data)), _outcome(_parse_head_checked, bytes(data))
+        assert fast == checked, bytes(data)
+        refused += fast[0] == "bad"
+    assert 500 < refused < 3500  # both kinds of input were exercised
