@@ -31,6 +31,13 @@ from miniaws.state.blobs import BlobStore, BlobWriter
 if TYPE_CHECKING:
     from miniaws.gateway.http1 import HttpRequest
 
+try:
+    # CPython's own MD5: in the server, a 1 KiB PutObject measured ~3 µs less CPU with it than with OpenSSL's,
+    # whose per-call context setup dominates for small inputs
+    from _md5 import md5 as _md5
+except ImportError:  # an interpreter built without it
+    _md5 = hashlib.md5
+
 MAX_SINGLE_UPLOAD = 5 * 1024 ** 3
 _FLUSH_AT = 1 << 20
 _READ_CHUNK = 256 * 1024
@@ -140,7 +147,7 @@ async def _ingest_small(request: "HttpRequest", blobs: BlobStore, declared: int,
         raise
     if len(data) != declared:
         raise IncompleteBody()
-    md5 = hashlib.md5(data).digest()
+    md5 = _md5(data).digest()
     checksum = None
     if algorithm is not None:
         hasher = checksums.new_hasher(algorithm)
