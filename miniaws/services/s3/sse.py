@@ -19,6 +19,7 @@ import base64
 import hashlib
 import hmac
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -70,20 +71,23 @@ _FIRST_NONCE = _nonce(0)
 
 class _NoncePool:
     """Fresh random nonces, drawn from the OS in 4 KiB at a time: a getrandom() call per body cost ~2 µs of every
-    small PUT. Every nonce is still OS randomness, used once."""
+    small PUT. Every nonce is still OS randomness, handed out once (under a lock: a nonce given twice would break
+    AES-GCM, and a worker thread may seal too)."""
 
-    __slots__ = ("_pool", "_at")
+    __slots__ = ("_pool", "_at", "_lock")
 
     def __init__(self) -> None:
         self._pool = b""
         self._at = 0
+        self._lock = threading.Lock()
 
     def take(self) -> bytes:
-        at = self._at
-        if at + _NONCE > len(self._pool):
-            self._pool, at = os.urandom(4096), 0
-        self._at = at + _NONCE
-        return self._pool[at:at + _NONCE]
+        with self._lock:
+            at = self._at
+            if at + _NONCE > len(self._pool):
+                self._pool, at = os.urandom(4096), 0
+            self._at = at + _NONCE
+            return self._pool[at:at + _NONCE]
 
 
 _nonces = _NoncePool()

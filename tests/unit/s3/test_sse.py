@@ -355,3 +355,13 @@ def test_rewrap_shares_a_body_sealed_whole_only_under_the_same_key(blobs: BlobSt
     assert bodies.read_small(blobs, same, 0, len(data)) == data
     # another key cannot open it: the caller re-encrypts instead (copied_segments)
     assert rewrap(source, keyring.sse_c(KEY), None) is None
+
+
+def test_nonces_are_never_handed_out_twice_even_across_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    from miniaws.services.s3.sse import _NoncePool
+    pool = _NoncePool()
+    with ThreadPoolExecutor(4) as workers:
+        batches = list(workers.map(lambda _: [pool.take() for _ in range(2000)], range(8)))
+    taken = [nonce for batch in batches for nonce in batch]
+    assert len(taken) == len(set(taken)) == 16000 and all(len(nonce) == 12 for nonce in taken)
