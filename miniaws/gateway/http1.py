@@ -39,6 +39,8 @@ KEEPALIVE_TIMEOUT = 75.0
 BODY_BUFFER_LIMIT = 256 * 1024
 #: pipelined bytes buffered while a request is being answered before reading pauses
 PIPELINE_BUFFER_LIMIT = 1024 * 1024
+#: response bytes buffered per connection before the answer waits for the client to read (back-pressure)
+WRITE_BUFFER_HIGH = 2 * 1024 * 1024
 #: how long an unread request body is drained after the answer before the connection is closed anyway
 LINGER_SECONDS = 5.0
 #: a response body at most this large goes out in the same write as its head
@@ -209,6 +211,9 @@ class _Connection(asyncio.Protocol):
     # -- asyncio.Protocol -------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # a TCP transport (uvloop's is no asyncio.Transport)
+        # a streamed body goes out in ~1 MiB batches (S3 GET): with the default 64 KiB high-water mark every batch
+        # paused and resumed writing a dozen times
+        transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH)  # type: ignore[attr-defined]
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple):
             self.peer_host = str(peer[0])

@@ -174,20 +174,35 @@ def open_chunks(cipher: ChunkCipher, stored: bytes | memoryview, first: int, ski
             return cipher.decrypt(_nonce(first), stored, None)
         except InvalidTag:
             raise ValueError(f"stored body chunk {first} failed authentication") from None
+    pieces = open_chunk_pieces(cipher, stored, first, skip, length)
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+
+def open_chunk_pieces(cipher: ChunkCipher, stored: bytes | memoryview, first: int, skip: int,
+                      length: int) -> list[bytes]:
+    """open_chunks' plaintext as one piece per chunk, for a streamed body: joining a MiB of them into one fresh buffer
+    cost more than decrypting it (measured 1.1 ms against 0.3 ms per MiB: page faults of the new allocation)."""
     view = memoryview(stored)
-    out = bytearray()
-    index, position = first, 0
-    while position < len(view) and len(out) < skip + length:
-        piece = view[position:position + STORED_CHUNK]
+    pieces: list[bytes] = []
+    index, position, wanted = first, 0, skip + length
+    while position < len(view) and wanted > 0:
         try:
-            out += cipher.decrypt(_nonce(index), piece, None)
+            plain = cipher.decrypt(_nonce(index), view[position:position + STORED_CHUNK], None)
         except InvalidTag:
             raise ValueError(f"stored body chunk {index} failed authentication") from None
+        if skip >= len(plain):
+            skip -= len(plain)
+        else:
+            end = min(len(plain), skip + length)
+            pieces.append(plain if skip == 0 and end == len(plain) else plain[skip:end])
+            length -= end - skip
+            skip = 0
+        wanted = skip + length
         index += 1
         position += STORED_CHUNK
-    if len(out) < skip + length:
+    if length > 0:
         raise ValueError("stored body is shorter than its metadata")
-    return bytes(out[skip:skip + length])
+    return pieces
 
 
 # -- envelopes -----------------------------------------------------------------------------------------

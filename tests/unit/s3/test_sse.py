@@ -365,3 +365,17 @@ def test_nonces_are_never_handed_out_twice_even_across_threads() -> None:
         batches = list(workers.map(lambda _: [pool.take() for _ in range(2000)], range(8)))
     taken = [nonce for batch in batches for nonce in batch]
     assert len(taken) == len(set(taken)) == 16000 and all(len(nonce) == 12 for nonce in taken)
+
+
+@pytest.mark.parametrize("start, length", [(0, 3 * CHUNK + 17), (5, CHUNK), (CHUNK - 1, 2), (CHUNK, CHUNK),
+                                           (2 * CHUNK + 3, CHUNK + 14), (3 * CHUNK + 16, 1)])
+def test_chunk_pieces_are_the_range_one_piece_per_chunk(start: int, length: int) -> None:
+    from miniaws.services.s3.sse import open_chunk_pieces
+    data = os.urandom(3 * CHUNK + 17)
+    stored = ChunkSealer(AESGCM(KEY)).seal(data)
+    first, at, count = chunk_span(start, length)
+    pieces = open_chunk_pieces(AESGCM(KEY), stored[at:at + count], first, start - first * CHUNK, length)
+    assert b"".join(pieces) == data[start:start + length]
+    assert len(pieces) == (start + length - 1) // CHUNK - start // CHUNK + 1 and all(pieces)
+    with pytest.raises(ValueError):  # a body cut short is an error, not a short answer
+        open_chunk_pieces(AESGCM(KEY), stored[at:at + count][:-20], first, start - first * CHUNK, length)
