@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from miniaws.state.blobs import BlobStore
-import sqlite3
-
 from miniaws.state import journal as journal_module
+from miniaws.state.blobs import BlobStore
 from miniaws.state.db import LogRow, open_database
 from miniaws.state.journal import SqliteJournal, group_rows
 
@@ -289,3 +289,35 @@ async def test_freed_pages_are_not_zeroed_with_extra_writes(tmp_path: Path) -> N
     mode = await database.run(lambda: database._require().execute("PRAGMA secure_delete").fetchone()[0])
     await database.close()
     assert mode == 2  # FAST
+
+
+async def test_a_replaced_body_file_is_unlinked_after_the_commit_and_off_the_loop(tmp_path: Path,
+                                                                                   monkeypatch: pytest.MonkeyPatch
+                                                                                   ) -> None:
+    import os
+    import threading
+    journal = SqliteJournal(await open_database(tmp_path / "s.db"))
+    blobs = BlobStore(tmp_path / "blobs", journal, inline_limit=10)
+    writer = blobs.open_writer()
+    await asyncio.to_thread(writer.write_sync, b"a" * 100)
+    big = await asyncio.to_thread(writer.finish_sync)
+    blobs.incref(big)
+    unlinked_in: list[str] = []
+    real_unlink = os.unlink
+
+    def recording(path: Any) -> None:
+        unlinked_in.append(threading.current_thread().name)
+        real_unlink(path)
+
+    monkeypatch.setattr(os, "unlink", recording)
+    journal.put("ns", "record", b"no longer references the body")
+    blobs.decref(big)
+    assert blobs.path_of(big).exists()  # not before the commit that dropped the reference
+    await journal.durable()
+    for _ in range(200):
+        if not blobs.path_of(big).exists():
+            break
+        await asyncio.sleep(0.01)
+    assert not blobs.path_of(big).exists()
+    assert unlinked_in and threading.main_thread().name not in unlinked_in
+    await journal.close()

@@ -106,8 +106,9 @@ async def ingest(request: "HttpRequest", blobs: BlobStore, params: Mapping[str, 
         try:
             content = request.content
             while True:
-                # read() directly: iter_chunked() wraps each read in two more coroutine frames
-                data = await content.read(_READ_CHUNK)
+                # readany(): each piece as the socket delivered it (read(n) joins pieces into a new buffer); not
+                # iter_any(), which wraps each read in two more coroutine frames
+                data = await content.readany()
                 if not data:
                     break
                 pieces = decoder.feed(data) if decoder is not None else (data,)
@@ -236,16 +237,19 @@ class _BodySink:
         self.md5 = hashlib.md5()
         self.checksum = checksums.new_hasher(algorithm) if algorithm else None
         self.sha256 = hashlib.sha256() if want_sha256 else None
-        self._buffer = bytearray()
+        # what arrived since the last drain, as it arrived: joining it into one buffer cost copies and page faults
+        self._pieces: list[bytes] = []
+        self._buffered = 0
         self._writer: BlobWriter | None = None
         self._small = b""
         self.size = 0
 
     async def add(self, data: bytes) -> None:
-        self._buffer += data
+        self._pieces.append(data)
+        self._buffered += len(data)
         self.size += len(data)
-        if len(self._buffer) >= _FLUSH_AT or (self._writer is None and self.size > self._blobs.inline_limit
-                                               and len(self._buffer) >= _READ_CHUNK):
+        if self._buffered >= _FLUSH_AT or (self._writer is None and self.size > self._blobs.inline_limit
+                                           and self._buffered >= _READ_CHUNK):
             await self.drain()
 
     def _consume(self, data: bytes) -> None:
@@ -257,19 +261,20 @@ class _BodySink:
 
     async def drain(self) -> None:
         """Hash (and, for large bodies, write) what is buffered."""
-        if not self._buffer:
+        if not self._pieces:
             return
         if self._writer is None and self.size <= self._blobs.inline_limit:
             return  # still small: keep it buffered, hash at commit
-        data, self._buffer = bytes(self._buffer), bytearray()
+        pieces, self._pieces, self._buffered = self._pieces, [], 0
         if self._writer is None:
             self._writer = self._blobs.open_writer()
-        await asyncio.to_thread(self._consume_and_write, data)
+        await asyncio.to_thread(self._consume_and_write, pieces)
 
-    def _consume_and_write(self, data: bytes) -> None:
-        self._consume(data)
+    def _consume_and_write(self, pieces: list[bytes]) -> None:
+        for piece in pieces:
+            self._consume(piece)
         assert self._writer is not None
-        self._writer.write_sync(self._sealer.feed(data) if self._sealer is not None else data)
+        self._writer.write_pieces_sync(self._sealer.feed_pieces(pieces) if self._sealer is not None else pieces)
 
     def _finish_file(self) -> str:
         assert self._writer is not None
@@ -280,8 +285,8 @@ class _BodySink:
     async def finish(self) -> None:
         """All bytes are in: hash what is left (small bodies are hashed here, in one go)."""
         if self._writer is None and self.size <= self._blobs.inline_limit:
-            self._small = bytes(self._buffer)
-            self._buffer = bytearray()
+            self._small = b"".join(self._pieces)
+            self._pieces, self._buffered = [], 0
             self._consume(self._small)
         else:
             await self.drain()

@@ -21,7 +21,7 @@ import hmac
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -130,19 +130,32 @@ class ChunkSealer:
 
     def feed(self, data: bytes) -> bytes:
         """Ciphertext of every chunk completed by `data`."""
-        buffer = self._pending + data if self._pending else data
-        if len(buffer) < CHUNK:
-            self._pending = bytes(buffer)
-            return b""
-        view = memoryview(buffer)
-        out = bytearray()
-        position = 0
-        while len(buffer) - position >= CHUNK:
-            out += self._cipher.encrypt(_nonce(self._index), view[position:position + CHUNK], None)
-            self._index += 1
-            position += CHUNK
-        self._pending = bytes(view[position:])
-        return bytes(out)
+        return b"".join(self.feed_pieces((data,)))
+
+    def feed_pieces(self, pieces: Iterable[bytes]) -> list[bytes]:
+        """The ciphertext of every chunk the pieces complete, one item per chunk, encrypted straight from the pieces
+        wherever a chunk lies within one: a large upload is never copied into one contiguous buffer first."""
+        out: list[bytes] = []
+        pending = self._pending
+        for piece in pieces:
+            view = memoryview(piece)
+            position = 0
+            if pending:
+                position = min(CHUNK - len(pending), len(view))
+                pending = pending + view[:position]
+                if len(pending) < CHUNK:
+                    continue
+                out.append(self._cipher.encrypt(_nonce(self._index), pending, None))
+                self._index += 1
+                pending = b""
+            while len(view) - position >= CHUNK:
+                out.append(self._cipher.encrypt(_nonce(self._index), view[position:position + CHUNK], None))
+                self._index += 1
+                position += CHUNK
+            if position < len(view):
+                pending = bytes(view[position:])
+        self._pending = pending
+        return out
 
     def final(self) -> bytes:
         if not self._pending:

@@ -379,3 +379,14 @@ def test_chunk_pieces_are_the_range_one_piece_per_chunk(start: int, length: int)
     assert len(pieces) == (start + length - 1) // CHUNK - start // CHUNK + 1 and all(pieces)
     with pytest.raises(ValueError):  # a body cut short is an error, not a short answer
         open_chunk_pieces(AESGCM(KEY), stored[at:at + count][:-20], first, start - first * CHUNK, length)
+
+
+def test_sealing_pieces_of_any_sizes_equals_sealing_at_once() -> None:
+    data = os.urandom(5 * CHUNK + 123)
+    rng = __import__("random").Random(7)
+    for _ in range(20):
+        cuts = sorted(rng.sample(range(1, len(data)), rng.randint(1, 12)))
+        pieces = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)])]
+        sealer = ChunkSealer(AESGCM(KEY))
+        sealed = b"".join(sealer.feed_pieces(pieces[:3]) + sealer.feed_pieces(pieces[3:])) + sealer.final()
+        assert sealed == ChunkSealer(AESGCM(KEY)).seal(data)
