@@ -21,6 +21,15 @@ log = logging.getLogger("miniaws.state")
 DISCARD_AT = 512
 DISCARD_BATCH = 256
 
+#: Under load (the batch that just committed held at least GATHER_FROM rows), the next batch gathers writes for up
+#: to GATHER_SECONDS, or until it holds GATHER_ROWS, before it is flushed: fewer, larger commits. Each commit costs
+#: ~0.1 ms of CPU (fsync, WAL frames) however few rows it holds, and concurrent PutObject 1 KiB went from 5,880 to
+#: 6,220/s with it (32 connections, persistent; measured three times each way). A lone writer's batch is small, so
+#: its commit is never delayed.
+GATHER_FROM = 16
+GATHER_ROWS = 64
+GATHER_SECONDS = 0.0005
+
 
 class Journal(Protocol):
     #: increases with every put/delete; the gateway compares it to know whether a request wrote
@@ -95,6 +104,7 @@ class SqliteJournal:
         self._dead: list[int] = []
         self._discarding = False
         self._forgotten: list[tuple[str, str]] = []
+        self._gathering: asyncio.TimerHandle | None = None
 
     # -- writing (synchronous: called from models) -------------------------------------------------
     def put(self, ns: str, key: str, value: bytes) -> None:
@@ -118,6 +128,11 @@ class SqliteJournal:
     def _touch(self, count: bool = True) -> None:
         if count:
             self.write_count += 1
+            if self._gathering is not None and len(self._pending) >= GATHER_ROWS:
+                # gathered enough: flush at the end of this loop turn (the rest of this request's writes join it)
+                self._gathering.cancel()
+                self._gathering = None
+                asyncio.get_running_loop().call_soon(self._flush)
         if self._pending_done is None:
             loop = asyncio.get_running_loop()
             self._pending_done = loop.create_future()
@@ -133,6 +148,9 @@ class SqliteJournal:
 
     def _flush(self) -> None:
         self._flush_scheduled = False
+        if self._gathering is not None:
+            self._gathering.cancel()
+            self._gathering = None
         done = self._pending_done
         if done is None or self._inflight is not None:
             return
@@ -168,7 +186,11 @@ class SqliteJournal:
                 if not done.done():
                     done.set_result(None)
             if self._pending_done is not None:
-                self._flush()
+                if len(rows) >= GATHER_FROM and len(self._pending) < GATHER_ROWS and not self._closed:
+                    self._flush_scheduled = True
+                    self._gathering = asyncio.get_running_loop().call_later(GATHER_SECONDS, self._flush)
+                else:
+                    self._flush()
             elif len(self._dead) >= DISCARD_AT:
                 self._discard()
 

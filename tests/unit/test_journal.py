@@ -321,3 +321,66 @@ async def test_a_replaced_body_file_is_unlinked_after_the_commit_and_off_the_loo
     assert not blobs.path_of(big).exists()
     assert unlinked_in and threading.main_thread().name not in unlinked_in
     await journal.close()
+
+
+def _recording_batches(journal: SqliteJournal) -> list[int]:
+    batches: list[int] = []
+    database = journal._db
+    original = database.append_sync
+
+    def recording(rows: Sequence[LogRow]) -> None:
+        batches.append(len(rows))
+        original(rows)
+
+    database.append_sync = recording  # type: ignore[method-assign]
+    return batches
+
+
+async def _write_in_separate_turns(journal: SqliteJournal, prefix: str, count: int, pause: float = 0) -> None:
+    for i in range(count):
+        journal.put("ns", f"{prefix}{i}", b"v")
+        await asyncio.sleep(pause)
+
+
+async def test_under_load_the_next_batch_gathers_writes_before_it_commits(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a large batch, writes that trickle in (one per loop turn) share one commit instead of each starting
+    the next one the moment the previous lands."""
+    monkeypatch.setattr(journal_module, "GATHER_SECONDS", 0.2)
+    journal = SqliteJournal(await open_database(tmp_path / "s.db"))
+    batches = _recording_batches(journal)
+    for i in range(journal_module.GATHER_FROM):
+        journal.put("ns", f"big{i}", b"v")
+    in_flight = asyncio.ensure_future(journal.durable())  # a large batch: load
+    await asyncio.sleep(0)  # its flush
+    # ten writes over ~0.1 s: without gathering, each would start its own commit once the large one landed
+    await _write_in_separate_turns(journal, "trickle", 10, pause=0.01)
+    await asyncio.wait_for(asyncio.gather(in_flight, journal.durable()), 5)
+    assert batches == [journal_module.GATHER_FROM, 10]
+    await journal.close()
+
+
+async def test_a_full_gathered_batch_commits_without_waiting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(journal_module, "GATHER_SECONDS", 30.0)  # waiting out the timer would fail the test
+    journal = SqliteJournal(await open_database(tmp_path / "s.db"))
+    batches = _recording_batches(journal)
+    for i in range(journal_module.GATHER_FROM):
+        journal.put("ns", f"big{i}", b"v")
+    await journal.durable()
+    journal.put("ns", "first", b"v")
+    await asyncio.sleep(0.05)  # the commit lands: the next batch gathers
+    await _write_in_separate_turns(journal, "fill", journal_module.GATHER_ROWS)
+    await asyncio.wait_for(journal.durable(), 5)
+    assert batches[0] == journal_module.GATHER_FROM and sum(batches[1:]) == journal_module.GATHER_ROWS + 1
+    await journal.close()
+
+
+async def test_a_lone_writer_is_never_kept_waiting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(journal_module, "GATHER_SECONDS", 30.0)
+    journal = SqliteJournal(await open_database(tmp_path / "s.db"))
+    batches = _recording_batches(journal)
+    for i in range(20):  # one write, then its commit, twenty times: small batches never gather
+        journal.put("ns", f"k{i}", b"v")
+        await asyncio.wait_for(journal.durable(), 5)
+    assert batches == [1] * 20
+    await journal.close()
