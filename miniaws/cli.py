@@ -10,7 +10,7 @@ import sys
 from typing import Any, Sequence
 
 from miniaws import __version__
-from miniaws.config import AUTH_MODES, LOG_LEVELS, Config, ConfigError, load_config
+from miniaws.config import AUTH_MODES, DURABILITY_MODES, LOG_LEVELS, Config, ConfigError, load_config
 from miniaws.core import memory
 
 
@@ -22,6 +22,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, help="AWS API port (default 4566; 0 picks a free port)")
     parser.add_argument("--data-dir", help="directory for durable state (default ./.miniaws)")
     parser.add_argument("--ephemeral", action="store_true", default=None, help="keep all state in memory")
+    parser.add_argument("--durability", choices=DURABILITY_MODES,
+                        help="fsync: acknowledged writes survive a power loss (default); process: they survive "
+                             "miniaws being killed, not the machine going down (faster small writes)")
     parser.add_argument("--log-level", choices=LOG_LEVELS)
     parser.add_argument("--account-id", help="12-digit account for non-numeric access keys (default 000000000000)")
     parser.add_argument("--region", help="default region (default us-east-1)")
@@ -45,7 +48,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def build_config(args: argparse.Namespace) -> Config:
     overrides: dict[str, Any] = {
         "host": args.host, "port": args.port, "data_dir": args.data_dir, "ephemeral": args.ephemeral,
-        "log_level": args.log_level, "account_id": args.account_id, "region": args.region, "auth": args.auth,
+        "durability": args.durability, "log_level": args.log_level, "account_id": args.account_id, "region": args.region, "auth": args.auth,
         "credentials": args.credentials, "time_scale": args.time_scale,
         "lambda_concurrency_limit": args.lambda_concurrency_limit, "lambda_keep_warm_seconds": args.lambda_keep_warm,
         "dns_port": args.dns_port, "edge_port": args.edge_port, "lb_port_offset": args.lb_port_offset,

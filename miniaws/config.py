@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 AUTH_MODES = ("off", "enforce")
+#: "fsync": an acknowledged write is on disk (survives a power loss or an OS crash); "process": it is handed to the OS
+#: before the answer but not flushed (survives the miniaws process dying, kill -9 included, not the machine)
+DURABILITY_MODES = ("fsync", "process")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -35,6 +38,8 @@ class Config:
     data_dir: str | None = None
     #: keep everything in memory (large object bodies spill to a temp dir that is removed at exit)
     ephemeral: bool = False
+    #: with persistence: "fsync" (every acknowledged write flushed to disk) or "process" (written, not flushed)
+    durability: str = "fsync"
     log_level: str = "info"
     #: account used for requests whose access key is not 12 digits (LocalStack's default)
     account_id: str = "000000000000"
@@ -134,6 +139,8 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             return None
         text = str(value)
         if name == "auth" and text not in AUTH_MODES:
+            raise ValueError(value)
+        if name == "durability" and text not in DURABILITY_MODES:
             raise ValueError(value)
         if name == "log_level":
             text = text.lower()

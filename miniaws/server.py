@@ -138,10 +138,11 @@ class Server:
         else:
             data_path.mkdir(parents=True, exist_ok=True)
             self._lock_data_dir(data_path)
-            sqlite_journal = SqliteJournal(await open_database(data_path / "state.sqlite3"))
+            fsync = self.config.durability == "fsync"
+            sqlite_journal = SqliteJournal(await open_database(data_path / "state.sqlite3", fsync))
             rows = group_rows(await sqlite_journal.load())
             journal = sqlite_journal
-            blobs = BlobStore(data_path / "blobs", journal, self.config.inline_body_limit)
+            blobs = BlobStore(data_path / "blobs", journal, self.config.inline_body_limit, fsync)
             for blob_id, data in rows.get(BLOB_NS, ()):
                 blobs.restore_inline(blob_id, data)
         self._journal, self._blobs = journal, blobs
@@ -223,7 +224,8 @@ class Server:
             await asyncio.to_thread(self._blobs.clear)
 
     def banner(self) -> str:
-        data = str(self.data_path) if self.data_path is not None else "(ephemeral: in memory)"
+        data = (f"{self.data_path} (durability: {self.config.durability})" if self.data_path is not None
+                else "(ephemeral: in memory)")
         lines = [
             f"miniaws {__version__} ready in {self.startup_seconds:.2f} s",
             f"  AWS endpoint    {self.endpoint_url}",

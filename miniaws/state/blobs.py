@@ -24,8 +24,11 @@ log = logging.getLogger("miniaws.state")
 
 
 class BlobStore:
-    def __init__(self, directory: Path | None, journal: Journal, inline_limit: int) -> None:
+    def __init__(self, directory: Path | None, journal: Journal, inline_limit: int, fsync: bool = True) -> None:
         self._temporary = directory is None
+        #: body files are fsynced (and their directory) before they are referenced; not in memory-only mode, nor
+        #: with durability "process" (a killed process loses nothing the OS was handed)
+        self.fsync = fsync and directory is not None
         self.directory = Path(tempfile.mkdtemp(prefix="miniaws-blobs-")) if directory is None else directory
         (self.directory / "tmp").mkdir(parents=True, exist_ok=True)
         self._journal = journal
@@ -160,7 +163,7 @@ class BlobWriter:
         fd, tmp = self._fd, self._tmp_path
         self._fd = None
         assert fd is not None and tmp is not None
-        _finish_file(fd, tmp, self._store.path_of(blob_id), not self._store._temporary)
+        _finish_file(fd, tmp, self._store.path_of(blob_id), self._store.fsync)
         return blob_id
 
     def abort_sync(self) -> None:

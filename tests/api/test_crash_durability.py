@@ -48,10 +48,11 @@ class Body:
 class Server:
     """A miniaws process on a data directory whose output is drained (a full pipe would stall it)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, durability: str = "fsync") -> None:
         self.data_dir = data_dir
         self.process: ServerProcess = start_server("--data-dir", str(data_dir),
-                                                   env={"MINIAWS_INLINE_BODY_LIMIT": str(INLINE_LIMIT)})
+                                                   env={"MINIAWS_INLINE_BODY_LIMIT": str(INLINE_LIMIT),
+                                                        "MINIAWS_DURABILITY": durability})
         self.output = bytearray(self.process.output)
         self._drain = threading.Thread(target=self._read_output, daemon=True)
         self._drain.start()
@@ -90,8 +91,8 @@ def servers() -> Iterator[list[Server]]:
         server.kill()
 
 
-def _start(servers: list[Server], data_dir: Path) -> Server:
-    server = Server(data_dir)
+def _start(servers: list[Server], data_dir: Path, durability: str = "fsync") -> Server:
+    server = Server(data_dir, durability)
     servers.append(server)
     return server
 
@@ -175,9 +176,12 @@ class Writer:
             thread.join(60)
 
 
-def test_sigkill_during_puts_keeps_every_acknowledged_write(tmp_path: Path, servers: list[Server]) -> None:
+# "process" durability hands writes to the OS without flushing them: a killed process must still lose none
+@pytest.mark.parametrize("durability", ["fsync", "process"])
+def test_sigkill_during_puts_keeps_every_acknowledged_write(tmp_path: Path, servers: list[Server],
+                                                            durability: str) -> None:
     data_dir = tmp_path / "data"
-    server = _start(servers, data_dir)
+    server = _start(servers, data_dir, durability)
     s3 = _client(server.endpoint_url)
     bucket = f"crash-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=bucket)
@@ -222,7 +226,7 @@ def test_sigkill_during_puts_keeps_every_acknowledged_write(tmp_path: Path, serv
     acked.update(writer.acked)
 
     # 3. restart on the same directory: every acknowledged object, byte for byte
-    server = _start(servers, data_dir)
+    server = _start(servers, data_dir, durability)
     s3 = _client(server.endpoint_url)
     for key, body in acked.items():
         got, data = _read(s3, bucket, key)

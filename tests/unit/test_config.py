@@ -44,11 +44,18 @@ def test_cli_flags_map_to_config() -> None:
 @pytest.mark.parametrize("env", [
     {"MINIAWS_PORT": "http"}, {"MINIAWS_PORT": "70000"}, {"MINIAWS_AUTH": "maybe"},
     {"MINIAWS_ACCOUNT_ID": "12"}, {"MINIAWS_CREDENTIALS": "no-colon"}, {"MINIAWS_TIME_SCALE": "0"},
+    {"MINIAWS_DURABILITY": "sometimes"},
 ])
 def test_bad_values_name_their_source(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError) as err:
         load_config(env=env)
     assert next(iter(env)) in str(err.value)
+
+
+def test_durability_from_flag_and_environment() -> None:
+    assert Config().durability == "fsync"
+    assert build_config(parse_args(["--durability", "process"])).durability == "process"
+    assert load_config(env={"MINIAWS_DURABILITY": "process"}).durability == "process"
 
 
 def test_unknown_setting_in_file(tmp_path: Path) -> None:

@@ -384,3 +384,41 @@ async def test_a_lone_writer_is_never_kept_waiting(tmp_path: Path, monkeypatch: 
         await asyncio.wait_for(journal.durable(), 5)
     assert batches == [1] * 20
     await journal.close()
+
+
+@pytest.mark.parametrize("fsync, mode", [(True, 2), (False, 1)])  # FULL, NORMAL
+async def test_durability_sets_how_commits_are_synced(tmp_path: Path, fsync: bool, mode: int) -> None:
+    """Config `durability`: "fsync" flushes every commit (FULL); "process" writes it to the OS only (NORMAL), which
+    a killed process does not lose. A discard (always NORMAL) hands back the configured mode."""
+    database = await open_database(tmp_path / "s.db", fsync)
+
+    def synchronous() -> int:
+        return int(database._require().execute("PRAGMA synchronous").fetchone()[0])
+
+    assert await database.run(synchronous) == mode
+    await database.run(database.append_sync, [(1, "ns", "a", b"1"), (2, "ns", "a", b"2")])
+    await database.run(database.discard_sync, [1])
+    assert await database.run(synchronous) == mode
+    await database.close()
+
+
+@pytest.mark.parametrize("fsync", [True, False])
+async def test_body_files_are_fsynced_only_with_fsync_durability(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  fsync: bool) -> None:
+    import os
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def recording(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    journal = SqliteJournal(await open_database(tmp_path / "s.db", fsync))
+    blobs = BlobStore(tmp_path / "blobs", journal, inline_limit=10, fsync=fsync)
+    writer = blobs.open_writer()
+    await asyncio.to_thread(writer.write_sync, b"a" * 100)
+    blob_id = await asyncio.to_thread(writer.finish_sync)
+    assert blobs.path_of(blob_id).read_bytes() == b"a" * 100
+    assert len(synced) == (2 if fsync else 0)  # the file, then its directory
+    await journal.close()
