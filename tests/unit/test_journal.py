@@ -344,19 +344,22 @@ async def _write_in_separate_turns(journal: SqliteJournal, prefix: str, count: i
 
 async def test_under_load_the_next_batch_gathers_writes_before_it_commits(tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    """After a large batch, writes that trickle in (one per loop turn) share one commit instead of each starting
-    the next one the moment the previous lands."""
-    monkeypatch.setattr(journal_module, "GATHER_SECONDS", 0.2)
+    """After a large batch, writes that trickle in share one commit instead of each starting the next one the
+    moment the previous lands."""
+    monkeypatch.setattr(journal_module, "GATHER_SECONDS", 1.0)
     journal = SqliteJournal(await open_database(tmp_path / "s.db"))
     batches = _recording_batches(journal)
     for i in range(journal_module.GATHER_FROM):
         journal.put("ns", f"big{i}", b"v")
     in_flight = asyncio.ensure_future(journal.durable())  # a large batch: load
     await asyncio.sleep(0)  # its flush
-    # ten writes over ~0.1 s: without gathering, each would start its own commit once the large one landed
-    await _write_in_separate_turns(journal, "trickle", 10, pause=0.01)
-    await asyncio.wait_for(asyncio.gather(in_flight, journal.durable()), 5)
-    assert batches == [journal_module.GATHER_FROM, 10]
+    journal.put("ns", "first", b"v")  # pending while the large batch commits
+    await asyncio.wait_for(in_flight, 5)
+    assert journal._gathering is not None  # the large batch landed: the next one gathers
+    # more writes over ~0.05 s: without gathering, the first of them would have been committed alone
+    await _write_in_separate_turns(journal, "trickle", 5, pause=0.01)
+    await asyncio.wait_for(journal.durable(), 5)
+    assert batches == [journal_module.GATHER_FROM, 6]
     await journal.close()
 
 
@@ -366,12 +369,14 @@ async def test_a_full_gathered_batch_commits_without_waiting(tmp_path: Path, mon
     batches = _recording_batches(journal)
     for i in range(journal_module.GATHER_FROM):
         journal.put("ns", f"big{i}", b"v")
-    await journal.durable()
+    in_flight = asyncio.ensure_future(journal.durable())
+    await asyncio.sleep(0)
     journal.put("ns", "first", b"v")
-    await asyncio.sleep(0.05)  # the commit lands: the next batch gathers
-    await _write_in_separate_turns(journal, "fill", journal_module.GATHER_ROWS)
-    await asyncio.wait_for(journal.durable(), 5)
-    assert batches[0] == journal_module.GATHER_FROM and sum(batches[1:]) == journal_module.GATHER_ROWS + 1
+    await asyncio.wait_for(in_flight, 5)
+    assert journal._gathering is not None
+    await _write_in_separate_turns(journal, "fill", journal_module.GATHER_ROWS - 1)
+    await asyncio.wait_for(journal.durable(), 5)  # full: committed at once, not after 30 s
+    assert batches == [journal_module.GATHER_FROM, journal_module.GATHER_ROWS]
     await journal.close()
 
 

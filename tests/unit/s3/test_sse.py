@@ -318,7 +318,9 @@ def test_a_small_body_is_sealed_whole_under_its_envelope_key(blobs: BlobStore, k
     sealing = keyring.sse_s3()
     nonce, stored = sealing.seal_small(data)
     assert sealed_whole(nonce) and len(nonce) == 12  # no blob key: the segment keeps the nonce
-    assert len(stored) == size + 16 and data not in stored
+    assert len(stored) == size + 16
+    if size >= 16:  # a 1-byte plaintext may well occur in any 17 bytes
+        assert data not in stored
     again_nonce, again = sealing.seal_small(data)
     assert again_nonce != nonce and again != stored  # a fresh nonce every time
     blob_id = blobs.put_inline(stored)
