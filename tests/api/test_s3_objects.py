@@ -291,3 +291,20 @@ def test_overwrite_replaces_and_frees(s3: Any, bucket: str) -> None:
         s3.put_object(Bucket=bucket, Key="same", Body=os.urandom(100_000) + bytes([i]))
     body = s3.get_object(Bucket=bucket, Key="same")["Body"].read()
     assert body[-1] == 2
+
+
+@pytest.mark.parametrize("size", [1024, 300 * 1024])  # stored inline (read whole) and as a file (streamed)
+def test_a_body_cut_short_stores_nothing(s3: Any, bucket: str, endpoint: str, size: int) -> None:
+    """The client announces `size` bytes, sends half and closes: no object, and the old one is untouched."""
+    import socket
+    import time
+    from urllib.parse import urlsplit
+    s3.put_object(Bucket=bucket, Key="cut", Body=b"old")
+    url = urlsplit(s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "cut"}))
+    head = (f"PUT {url.path}?{url.query} HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Length: {size}\r\n\r\n").encode()
+    with socket.create_connection((url.hostname, url.port), timeout=5) as sock:
+        sock.sendall(head + os.urandom(size // 2))
+        time.sleep(0.05)
+    for _ in range(50):  # the server notices the close, then the object must still be the old one
+        assert s3.get_object(Bucket=bucket, Key="cut")["Body"].read() == b"old"
+        time.sleep(0.01)

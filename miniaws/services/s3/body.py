@@ -116,10 +116,8 @@ async def ingest(request: "HttpRequest", blobs: BlobStore, params: Mapping[str, 
                     await sink.add(piece)
                     if sink.size > max_size:
                         raise EntityTooLarge(MaxSizeAllowed=str(max_size))
-        except (ConnectionError, asyncio.IncompleteReadError) as exc:
-            raise IncompleteBody() from exc
         except Exception as exc:
-            if type(exc).__name__ in ("ContentLengthError", "ClientPayloadError", "TransferEncodingError"):
+            if _cut_short(exc):
                 raise IncompleteBody() from exc
             raise
         if decoder is not None:
@@ -142,10 +140,8 @@ async def _ingest_small(request: "HttpRequest", blobs: BlobStore, declared: int,
     checks as the streaming path, without its per-piece machinery (~15 µs of a 1 KiB PutObject)."""
     try:
         data = await request.read()  # bounded: the HTTP layer ends the body at Content-Length
-    except (ConnectionError, asyncio.IncompleteReadError) as exc:
-        raise IncompleteBody() from exc
     except Exception as exc:
-        if type(exc).__name__ in ("ContentLengthError", "ClientPayloadError", "TransferEncodingError"):
+        if _cut_short(exc):
             raise IncompleteBody() from exc
         raise
     if len(data) != declared:
@@ -179,6 +175,12 @@ async def ingest_chunks(chunks: AsyncIterator[bytes], blobs: BlobStore, max_size
         await sink.abort()
         raise
     return IngestedBody(blob_id, sink.size, sink.md5.digest(), None, None, sink.wrapped)
+
+
+def _cut_short(exc: Exception) -> bool:
+    """Whether a failed body read means the client sent less than it announced (it closed mid-body)."""
+    return isinstance(exc, (ConnectionError, asyncio.IncompleteReadError)) or type(exc).__name__ in (
+        "ContentLengthError", "ClientPayloadError", "TransferEncodingError")
 
 
 def _declared_length(headers: Mapping[str, str], chunked: bool) -> int | None:
