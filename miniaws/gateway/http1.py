@@ -487,6 +487,12 @@ class _Connection(asyncio.Protocol):
         else:
             raise TypeError(f"unsupported response body {type(body).__name__} (use StreamedResponse)")
         status = response.status
+        declared = response.headers.get("Content-Length")
+        if data and declared is not None and declared != str(len(data)) and not must_be_empty(request.method, status):
+            # a handler bug: the client reads `declared` bytes, and the rest would be parsed as the next answer
+            log.error("answer to %s %s has %d body bytes but Content-Length %s: closing the connection after it",
+                      request.method, request.raw_path, len(data), declared)
+            keep_alive = False
         head = self._head(request, status, response.reason, response.headers, len(data),
                           keep_alive)
         transport = self.transport

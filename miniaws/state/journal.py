@@ -23,8 +23,8 @@ DISCARD_BATCH = 256
 
 #: Under load (the batch that just committed held at least GATHER_FROM rows), the next batch gathers writes for up
 #: to GATHER_SECONDS, or until it holds GATHER_ROWS, before it is flushed: fewer, larger commits. Each commit costs
-#: ~0.1 ms of CPU (fsync, WAL frames) however few rows it holds, and concurrent PutObject 1 KiB went from 5,880 to
-#: 6,220/s with it (32 connections, persistent; measured three times each way). A lone writer's batch is small, so
+#: ~0.1 ms of CPU (fsync, WAL frames) however few rows it holds, and concurrent PutObject 1 KiB went from ~5,880 to
+#: ~6,030/s with it (32 connections, persistent; three runs each way). A lone writer's batch is small, so
 #: its commit is never delayed.
 GATHER_FROM = 16
 GATHER_ROWS = 64

@@ -382,17 +382,19 @@ def test_browser_post_upload_with_sse_kms(s3: Any, bucket: str, key: dict[str, A
 
 
 @pytest.mark.parametrize("encryption", [{}, SSE_C])
-def test_upload_part_copy_of_part_of_a_small_body(s3: Any, ssec_bucket: str, encryption: dict[str, Any]) -> None:
+@pytest.mark.parametrize("first, last", [(100, 2099), (0, 999), (2000, 2999)])  # the middle, its start, its end
+def test_upload_part_copy_of_part_of_a_small_body(s3: Any, ssec_bucket: str, encryption: dict[str, Any],
+                                                  first: int, last: int) -> None:
     """A small body is sealed whole: a range of it shares the ciphertext under the same key, or is re-encrypted."""
     source = os.urandom(3000)
     s3.put_object(Bucket=ssec_bucket, Key="small", Body=source)
     upload = s3.create_multipart_upload(Bucket=ssec_bucket, Key="dst", **encryption)
     part = s3.upload_part_copy(Bucket=ssec_bucket, Key="dst", UploadId=upload["UploadId"], PartNumber=1,
-                               CopySource={"Bucket": ssec_bucket, "Key": "small"}, CopySourceRange="bytes=100-2099",
-                               **encryption)
+                               CopySource={"Bucket": ssec_bucket, "Key": "small"},
+                               CopySourceRange=f"bytes={first}-{last}", **encryption)
     s3.complete_multipart_upload(Bucket=ssec_bucket, Key="dst", UploadId=upload["UploadId"], MultipartUpload={
         "Parts": [{"PartNumber": 1, "ETag": part["CopyPartResult"]["ETag"]}]})
     s3.delete_object(Bucket=ssec_bucket, Key="small")
-    assert s3.get_object(Bucket=ssec_bucket, Key="dst", **encryption)["Body"].read() == source[100:2100]
+    assert s3.get_object(Bucket=ssec_bucket, Key="dst", **encryption)["Body"].read() == source[first:last + 1]
     assert s3.get_object(Bucket=ssec_bucket, Key="dst", Range="bytes=10-19", **encryption)["Body"].read() == \
-        source[110:120]
+        source[first + 10:first + 20]

@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 
 from miniaws.core.errors import RequestEntityTooLarge
-from miniaws.core.responses import Response, StreamedResponse
+from miniaws.core.responses import PlainResponse, Response, StreamedResponse
 from miniaws.gateway import http1
 from miniaws.gateway.http1 import HttpRequest
 from miniaws.gateway.httpwire import MAX_HEAD_BYTES
@@ -244,6 +244,17 @@ async def test_multipart_body() -> None:
     async with running(handler) as (_, port), aiohttp.ClientSession(f"http://127.0.0.1:{port}") as session:
         async with session.post("/bucket", data=form) as response:
             assert await response.text() == "key=uploads/${filename}&file=file body"
+
+
+async def test_a_body_longer_than_its_content_length_closes_the_connection() -> None:
+    """A handler bug must not desynchronise the connection: the extra bytes would be read as the next answer."""
+    async def handler(request: HttpRequest) -> Response:
+        return PlainResponse(200, {"Content-Length": "3"}, b"abcdef")
+
+    async with running(handler) as (_, port), connected(port) as client:
+        await client.send(get("/bad"))
+        answer = await client.answer()
+        assert answer.headers["Connection"] == "close"
 
 
 # -- Expect: 100-continue ---------------------------------------------------------------------------

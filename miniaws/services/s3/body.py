@@ -26,7 +26,7 @@ from miniaws.protocols.aws_chunked import AwsChunkedDecoder
 from miniaws.services.s3.errors import (BadDigest, EntityTooLarge, IncompleteBody, InvalidDigest, InvalidRequest,
                                         XAmzContentSHA256Mismatch)
 from miniaws.services.s3.models import Segment
-from miniaws.services.s3.sse import (CHUNK, STORED_CHUNK, ChunkSealer, EnvelopeKey, chunk_span, open_chunk_pieces,
+from miniaws.services.s3.sse import (CHUNK, STORED_CHUNK, TAG, ChunkSealer, EnvelopeKey, chunk_span, open_chunk_pieces,
                                     open_chunks, sealed_whole)
 from miniaws.state.blobs import BlobStore, BlobWriter
 
@@ -468,9 +468,10 @@ def read_small(blobs: BlobStore, segments: list[Segment], start: int, length: in
         seg = segments[0]
         if (seg.wrapped is not None and seg.envelope is not None and sealed_whole(seg.wrapped) and start == 0
                 and length == seg.size and seg.offset == 0):
-            # the whole of a small body sealed whole (most GETs): one decryption, none of the range machinery
+            # the whole of a small body sealed whole (most GETs): one decryption, none of the range machinery. Only
+            # when the segment is all of its blob: a copied range (UploadPartCopy) may cover just its start
             whole = blobs.inline(seg.blob_id)
-            if whole is not None:
+            if whole is not None and len(whole) == seg.size + TAG:
                 return seg.envelope.open(customer_key).open_whole(seg.wrapped, whole)
     covered = _covered(segments, start, length)
     stored = [blobs.inline(seg.blob_id) for seg, _, _ in covered]

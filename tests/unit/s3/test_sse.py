@@ -392,3 +392,15 @@ def test_sealing_pieces_of_any_sizes_equals_sealing_at_once() -> None:
         sealer = ChunkSealer(AESGCM(KEY))
         sealed = b"".join(sealer.feed_pieces(pieces[:3]) + sealer.feed_pieces(pieces[3:])) + sealer.final()
         assert sealed == ChunkSealer(AESGCM(KEY)).seal(data)
+
+
+def test_a_segment_covering_the_start_of_a_body_sealed_whole_reads_only_its_bytes(blobs: BlobStore,
+                                                                                 keyring: Keyring) -> None:
+    """UploadPartCopy of bytes 0-999 shares the blob of a 3,000-byte body: a read of that segment is 1,000 bytes."""
+    data = os.urandom(3000)
+    sealing = keyring.sse_s3()
+    nonce, stored = sealing.seal_small(data)
+    blob_id = blobs.put_inline(stored)
+    head = [Segment(blob_id, 1000, 0, nonce, sealing.envelope)]
+    assert bodies.read_small(blobs, head, 0, 1000) == data[:1000]
+    assert asyncio.run(_stream(blobs, head, 0, 1000)) == data[:1000]
