@@ -217,8 +217,13 @@ def _unlink_quietly(path: Path) -> None:
 
 def _unlink_off_the_loop(path: Path) -> None:
     """Unlink a replaced body file in a worker thread: freeing a large file's pages held the event loop for
-    hundreds of µs (a 1 MiB PutObject overwrite)."""
-    asyncio.get_running_loop().run_in_executor(None, _unlink_logged, path)
+    hundreds of µs (a 1 MiB PutObject overwrite). Without a running loop (replay, tools) it is unlinked at once."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        _unlink_logged(path)
+        return
+    loop.run_in_executor(None, _unlink_logged, path)
 
 
 def _unlink_logged(path: Path) -> None:

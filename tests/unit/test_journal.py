@@ -427,3 +427,14 @@ async def test_body_files_are_fsynced_only_with_fsync_durability(tmp_path: Path,
     assert blobs.path_of(blob_id).read_bytes() == b"a" * 100
     assert len(synced) == (2 if fsync else 0)  # the file, then its directory
     await journal.close()
+
+
+def test_a_replaced_body_file_is_unlinked_at_once_without_a_running_loop(tmp_path: Path) -> None:
+    from miniaws.state.journal import MemoryJournal
+    blobs = BlobStore(tmp_path / "blobs", MemoryJournal(), inline_limit=10)
+    writer = blobs.open_writer()
+    writer.write_sync(b"a" * 100)
+    big = writer.finish_sync()
+    blobs.incref(big)
+    blobs.decref(big)  # MemoryJournal runs after-commit work at once: here, outside any event loop
+    assert not blobs.path_of(big).exists()
