@@ -24,7 +24,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--ephemeral", action="store_true", default=None, help="keep all state in memory")
     parser.add_argument("--durability", choices=DURABILITY_MODES,
                         help="fsync: acknowledged writes survive a power loss (default); process: they survive "
-                             "miniaws being killed, not the machine going down (faster small writes)")
+                             "miniaws being killed; a power loss may lose the last seconds of writes (faster small writes)")
     parser.add_argument("--log-level", choices=LOG_LEVELS)
     parser.add_argument("--account-id", help="12-digit account for non-numeric access keys (default 000000000000)")
     parser.add_argument("--region", help="default region (default us-east-1)")

@@ -142,7 +142,7 @@ class Server:
             sqlite_journal = SqliteJournal(await open_database(data_path / "state.sqlite3", fsync))
             rows = group_rows(await sqlite_journal.load())
             journal = sqlite_journal
-            blobs = BlobStore(data_path / "blobs", journal, self.config.inline_body_limit, fsync)
+            blobs = BlobStore(data_path / "blobs", journal, self.config.inline_body_limit)
             for blob_id, data in rows.get(BLOB_NS, ()):
                 blobs.restore_inline(blob_id, data)
         self._journal, self._blobs = journal, blobs

@@ -24,11 +24,12 @@ log = logging.getLogger("miniaws.state")
 
 
 class BlobStore:
-    def __init__(self, directory: Path | None, journal: Journal, inline_limit: int, fsync: bool = True) -> None:
+    def __init__(self, directory: Path | None, journal: Journal, inline_limit: int) -> None:
         self._temporary = directory is None
-        #: body files are fsynced (and their directory) before they are referenced; not in memory-only mode, nor
-        #: with durability "process" (a killed process loses nothing the OS was handed)
-        self.fsync = fsync and directory is not None
+        #: body files are fsynced (and their directory) before they are referenced, except in memory-only mode.
+        #: Also with durability "process": its log reaches the disk at any checkpoint, so a record synced before
+        #: its body would come back from a power loss without that body.
+        self.fsync = directory is not None
         self.directory = Path(tempfile.mkdtemp(prefix="miniaws-blobs-")) if directory is None else directory
         (self.directory / "tmp").mkdir(parents=True, exist_ok=True)
         self._journal = journal

@@ -78,6 +78,11 @@ class Database:
         #: the highest seq in the log when it was opened
         self.max_seq = 0
 
+    @property
+    def flushes_commits(self) -> bool:
+        """True when a commit is on disk as it returns (FULL); with NORMAL only after checkpoint_sync()."""
+        return self._synchronous == "FULL"
+
     # -- calling into the worker ----------------------------------------------------------------
     def submit(self, fn: Callable[..., T], args: tuple[Any, ...],
                on_done: Callable[[T | None, BaseException | None], None]) -> None:
@@ -143,6 +148,10 @@ class Database:
         self._conn = conn
         self._migrate_keyed_table()
         self.max_seq = int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM log").fetchone()[0])
+        if not self.flushes_commits:
+            # a killed process's last commits may still be only in the OS's cache: put them on disk before this
+            # process builds on them (start-up removes body files they no longer reference)
+            self.checkpoint_sync()
 
     def _migrate_keyed_table(self) -> None:
         """Data directories written before the log kept one upserted row per key in `records`: append them."""
@@ -216,6 +225,14 @@ class Database:
 
     def clear_sync(self) -> None:
         self._require().execute("DELETE FROM log")
+        if not self.flushes_commits:
+            self.checkpoint_sync()  # the caller removes every body file next
+
+    def checkpoint_sync(self) -> None:
+        """Put every commit so far on disk. With synchronous=NORMAL, SQLite syncs the WAL before a checkpoint and
+        the database file after it (SQLite, PRAGMA synchronous); a PASSIVE checkpoint waits for nobody, and this
+        connection is the only one (EXCLUSIVE locking)."""
+        self._require().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     def close_sync(self) -> None:
         if self._conn is not None:

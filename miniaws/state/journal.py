@@ -30,6 +30,12 @@ GATHER_FROM = 16
 GATHER_ROWS = 64
 GATHER_SECONDS = 0.0005
 
+#: With durability "process" a commit is in the OS's cache, not yet on disk, when it returns. Work that must not
+#: outlive it on disk (unlinking the body file a commit stopped referencing) waits for the next checkpoint, which
+#: syncs the log; one is run this long after such work is queued. Otherwise a power loss could bring back a record
+#: whose body file was already gone.
+SYNC_AFTER_SECONDS = 1.0
+
 
 class Journal(Protocol):
     #: increases with every put/delete; the gateway compares it to know whether a request wrote
@@ -44,7 +50,8 @@ class Journal(Protocol):
         are no longer referenced (small bodies: BlobStore.collect_garbage). Saves a row per replaced body."""
 
     def after_commit(self, callback: Callable[[], None]) -> None:
-        """Run `callback` once everything journaled so far is durable (e.g. unlink a replaced body file)."""
+        """Run `callback` once everything journaled so far is on disk (e.g. unlink a replaced body file): with the
+        commit that holds it, or with durability "process" after the next checkpoint."""
 
     async def durable(self) -> None:
         """Return when every mutation made so far is committed."""
@@ -105,6 +112,10 @@ class SqliteJournal:
         self._discarding = False
         self._forgotten: list[tuple[str, str]] = []
         self._gathering: asyncio.TimerHandle | None = None
+        #: after-commit work whose commit is not on disk yet (durability "process"), and the checkpoint for it
+        self._unsynced: list[Callable[[], None]] = []
+        self._sync_timer: asyncio.TimerHandle | None = None
+        self._syncing = False
 
     # -- writing (synchronous: called from models) -------------------------------------------------
     def put(self, ns: str, key: str, value: bytes) -> None:
@@ -178,11 +189,11 @@ class SqliteJournal:
                     previous = self._seq_of.pop(record, None)
                     if previous is not None:
                         self._dead.append(previous)
-                for callback in callbacks:
-                    try:
-                        callback()
-                    except Exception:
-                        log.exception("after-commit callback failed")
+                if self._db.flushes_commits:
+                    _run_all(callbacks)
+                elif callbacks:
+                    self._unsynced.extend(callbacks)
+                    self._schedule_sync()
                 if not done.done():
                     done.set_result(None)
             if self._pending_done is not None:
@@ -212,6 +223,27 @@ class SqliteJournal:
                 dead.append(seq)
             else:
                 seq_of[(ns, key)] = seq
+
+    def _schedule_sync(self) -> None:
+        if self._sync_timer is None and not self._syncing and self._unsynced and not self._closed:
+            self._sync_timer = asyncio.get_running_loop().call_later(SYNC_AFTER_SECONDS, self._sync)
+
+    def _sync(self) -> None:
+        """Checkpoint, then run the after-commit work of every commit made before it."""
+        self._sync_timer = None
+        callbacks, self._unsynced = self._unsynced, []
+        self._syncing = True
+
+        def synced(_: None, error: BaseException | None) -> None:
+            self._syncing = False
+            if error is not None:
+                log.error("journal checkpoint failed", exc_info=error)
+                self._unsynced[:0] = callbacks
+            else:
+                _run_all(callbacks)
+            self._schedule_sync()
+
+        self._db.submit(self._db.checkpoint_sync, (), synced)
 
     def _discard(self) -> None:
         if self._discarding or self._closed:
@@ -253,12 +285,27 @@ class SqliteJournal:
             return
         await self.durable()
         self._closed = True
-        while self._discarding:  # the batch in flight, then the rest: a clean stop leaves only live rows
+        while self._discarding or self._syncing:  # work in flight first: a clean stop leaves only live rows
             await self._db.run(lambda: None)
+        if self._sync_timer is not None:
+            self._sync_timer.cancel()
+            self._sync_timer = None
+        if self._unsynced:
+            callbacks, self._unsynced = self._unsynced, []
+            await self._db.run(self._db.checkpoint_sync)
+            _run_all(callbacks)
         if self._dead:
             dead, self._dead = sorted(self._dead), []
             await self._db.run(self._db.discard_sync, dead)
         await self._db.close()
+
+
+def _run_all(callbacks: list[Callable[[], None]]) -> None:
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            log.exception("after-commit callback failed")
 
 
 def group_rows(rows: Iterable[tuple[str, str, bytes]]) -> dict[str, list[tuple[str, bytes]]]:

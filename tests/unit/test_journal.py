@@ -408,8 +408,10 @@ async def test_durability_sets_how_commits_are_synced(tmp_path: Path, fsync: boo
 
 
 @pytest.mark.parametrize("fsync", [True, False])
-async def test_body_files_are_fsynced_only_with_fsync_durability(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                  fsync: bool) -> None:
+async def test_body_files_are_fsynced_with_either_durability(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             fsync: bool) -> None:
+    """Also with "process": its log reaches the disk at any checkpoint, and a record must never get there before
+    the body it references."""
     import os
     synced: list[int] = []
     real_fsync = os.fsync
@@ -420,13 +422,97 @@ async def test_body_files_are_fsynced_only_with_fsync_durability(tmp_path: Path,
 
     monkeypatch.setattr(os, "fsync", recording)
     journal = SqliteJournal(await open_database(tmp_path / "s.db", fsync))
-    blobs = BlobStore(tmp_path / "blobs", journal, inline_limit=10, fsync=fsync)
+    blobs = BlobStore(tmp_path / "blobs", journal, inline_limit=10)
     writer = blobs.open_writer()
     await asyncio.to_thread(writer.write_sync, b"a" * 100)
     blob_id = await asyncio.to_thread(writer.finish_sync)
     assert blobs.path_of(blob_id).read_bytes() == b"a" * 100
-    assert len(synced) == (2 if fsync else 0)  # the file, then its directory
+    assert len(synced) == 2  # the file, then its directory
     await journal.close()
+
+
+def _rows_on_disk(directory: Path, name: str = "s.db") -> list[tuple[int, str]]:
+    """The log as a power loss would leave it if only the database file had reached the disk: a copy of that file
+    alone (no WAL), which holds exactly what was checkpointed, and a checkpoint is what syncs a "process" log."""
+    copy = directory / "on-disk-copy.db"
+    copy.write_bytes((directory / name).read_bytes())
+    try:
+        with contextlib.closing(sqlite3.connect(copy)) as conn:
+            return [(int(seq), str(key)) for seq, key in conn.execute("SELECT seq, key FROM log ORDER BY seq")]
+    finally:
+        copy.unlink()
+
+
+async def test_process_durability_unlinks_a_replaced_body_file_only_once_the_log_is_on_disk(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A commit returns before its WAL frames are on disk. Unlinking the body file it replaced right then could
+    let a power loss bring back the old record without its file, so the unlink waits for a checkpoint."""
+    from miniaws.state import blobs as blobs_module
+    monkeypatch.setattr(journal_module, "SYNC_AFTER_SECONDS", 0.05)
+    journal = SqliteJournal(await open_database(tmp_path / "s.db", fsync=False))
+    blobs = BlobStore(tmp_path / "blobs", journal, inline_limit=10)
+    writer = blobs.open_writer()
+    await asyncio.to_thread(writer.write_sync, b"a" * 100)
+    big = await asyncio.to_thread(writer.finish_sync)
+    blobs.incref(big)
+    journal.put("ns", "record", b"references the body")
+    await journal.durable()
+    unlinked = asyncio.Event()
+    on_disk_at_unlink: list[list[tuple[int, str]]] = []
+
+    def unlink(path: Path) -> None:
+        on_disk_at_unlink.append(_rows_on_disk(tmp_path))
+        path.unlink()
+        unlinked.set()
+
+    monkeypatch.setattr(blobs_module, "_unlink_off_the_loop", unlink)
+    journal.put("ns", "record", b"no longer references it")
+    blobs.decref(big)
+    await journal.durable()
+    assert blobs.path_of(big).exists()  # committed, not yet on disk
+    await asyncio.wait_for(unlinked.wait(), 5)
+    assert not blobs.path_of(big).exists()
+    assert on_disk_at_unlink == [[(1, "record"), (2, "record")]]  # the replacing row was on disk first
+    await journal.close()
+
+
+async def test_process_durability_puts_a_killed_process_log_on_disk_when_it_opens(tmp_path: Path) -> None:
+    """A killed process's last commits may be only in the OS's cache; start-up (which then removes body files
+    they stopped referencing) first puts them on disk."""
+    crashed = await open_database(tmp_path / "s.db", fsync=False)
+    await crashed.run(crashed.append_sync, [(1, "ns", "a", b"1"), (2, "ns", "b", b"2")])
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    for name in ("s.db", "s.db-wal"):  # the files as kill -9 leaves them: the commits in the WAL only
+        (killed / name).write_bytes((tmp_path / name).read_bytes())
+    await crashed.close()
+    assert _rows_on_disk(killed) == []
+    reopened = await open_database(killed / "s.db", fsync=False)
+    assert _rows_on_disk(killed) == [(1, "a"), (2, "b")]
+    await reopened.close()
+
+
+async def test_process_durability_puts_a_reset_on_disk_before_body_files_go(tmp_path: Path) -> None:
+    database = await open_database(tmp_path / "s.db", fsync=False)
+    await database.run(database.append_sync, [(1, "ns", "a", b"1")])
+    await database.run(database.checkpoint_sync)
+    assert _rows_on_disk(tmp_path) == [(1, "a")]
+    await database.run(database.clear_sync)
+    assert _rows_on_disk(tmp_path) == []
+    await database.close()
+
+
+async def test_process_durability_close_runs_the_work_waiting_for_the_disk(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(journal_module, "SYNC_AFTER_SECONDS", 30.0)
+    journal = SqliteJournal(await open_database(tmp_path / "s.db", fsync=False))
+    ran: list[list[tuple[int, str]]] = []
+    journal.put("ns", "k", b"v")
+    journal.after_commit(lambda: ran.append(_rows_on_disk(tmp_path)))
+    await journal.durable()
+    assert ran == []
+    await asyncio.wait_for(journal.close(), 5)
+    assert ran == [[(1, "k")]]
 
 
 def test_a_replaced_body_file_is_unlinked_at_once_without_a_running_loop(tmp_path: Path) -> None:
@@ -438,3 +524,18 @@ def test_a_replaced_body_file_is_unlinked_at_once_without_a_running_loop(tmp_pat
     blobs.incref(big)
     blobs.decref(big)  # MemoryJournal runs after-commit work at once: here, outside any event loop
     assert not blobs.path_of(big).exists()
+
+
+@pytest.mark.parametrize("durability", ["fsync", "process"])
+async def test_the_server_fsyncs_body_files_with_either_durability(tmp_path: Path, durability: str) -> None:
+    from miniaws.config import load_config
+    from miniaws.server import Server
+    server = Server(load_config(env={}, overrides={"data_dir": str(tmp_path / "data"), "durability": durability,
+                                                   "port": 0, "dns_port": 0, "edge_port": 0}))
+    await server.start()
+    try:
+        assert server._blobs is not None and server._blobs.fsync
+        assert isinstance(server._journal, SqliteJournal)
+        assert server._journal._db.flushes_commits == (durability == "fsync")
+    finally:
+        await server.stop()
