@@ -3,6 +3,10 @@
 It does the least an S3 server must do on the wire (answer GETs with fixed bytes, read PUT bodies,
 return a pre-built 1,000-key listing) and nothing else: no auth, no storage, no hashing.
 Run: ``python -m benchmarks.baseline_server --port 0``; prints ``AWS endpoint http://HOST:PORT``.
+
+With ``--fsync DIR`` it is the same server plus the least a server that acknowledges a write only once it is on
+disk must add: each PUT body is written to one log file and flushed (fdatasync) before the answer, bodies that
+arrive during a flush sharing the next one (group commit). That is the floor for durable PUTs on this disk.
 """
 
 from __future__ import annotations
@@ -10,7 +14,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import os
+import queue
 import signal
+import threading
+from pathlib import Path
 from email.utils import formatdate
 from xml.sax.saxutils import escape
 
@@ -61,10 +69,74 @@ def build_list_buckets_xml() -> bytes:
     ).encode()
 
 
+#: the log file is overwritten in place within this many bytes, written out once at start: rewriting allocated
+#: blocks is the cheapest flush (fdatasync then has no file size or extent to record)
+_LOG_REGION = 64 << 20
+
+
+class DurableLog:
+    """Group commit of PUT bodies to one file: one writer thread; a batch is written and flushed with one
+    fdatasync, and every request in it is answered after that."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(directory / "bodies.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        zeros = bytes(1 << 20)
+        for offset in range(0, _LOG_REGION, len(zeros)):
+            os.pwrite(self._fd, zeros, offset)
+        os.fsync(self._fd)
+        self._position = 0
+        self._pending: list[bytes] = []
+        self._waiters: list[asyncio.Future[None]] = []
+        self._flushing = False
+        self._jobs: queue.SimpleQueue[tuple[list[bytes], list[asyncio.Future[None]]]] = queue.SimpleQueue()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def write(self, body: bytes) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+            threading.Thread(target=self._work, daemon=True).start()
+        waiter = loop.create_future()
+        self._pending.append(body)
+        self._waiters.append(waiter)
+        if not self._flushing:
+            self._flush()
+        await waiter
+
+    def _flush(self) -> None:
+        self._flushing = True
+        batch, self._pending = self._pending, []
+        waiters, self._waiters = self._waiters, []
+        self._jobs.put((batch, waiters))
+
+    def _flushed(self, waiters: list[asyncio.Future[None]]) -> None:
+        for waiter in waiters:
+            waiter.set_result(None)
+        if self._pending:
+            self._flush()
+        else:
+            self._flushing = False
+
+    def _work(self) -> None:
+        loop = self._loop
+        assert loop is not None
+        while True:
+            batch, waiters = self._jobs.get()
+            for body in batch:
+                if self._position + len(body) > _LOG_REGION:
+                    self._position = 0
+                os.pwrite(self._fd, body, self._position)
+                self._position += len(body)
+            os.fdatasync(self._fd)
+            loop.call_soon_threadsafe(self._flushed, waiters)
+
+
 class BaselineS3:
     """Request handler holding the pre-built answers."""
 
-    def __init__(self) -> None:
+    def __init__(self, log: DurableLog | None = None) -> None:
+        self._log = log
         self._listing = build_listing_xml()
         self._list_buckets = build_list_buckets_xml()
         self._objects: dict[int, tuple[bytes, dict[str, str]]] = {}
@@ -96,22 +168,24 @@ class BaselineS3:
                 return web.Response(headers={**headers, "Content-Length": str(len(body))})
             return web.Response(body=body, headers=headers)
         if method == "PUT" or method == "POST":
-            await request.read()
+            body = await request.read()
+            if self._log is not None and key:
+                await self._log.write(body)
             return web.Response(headers=_PUT_HEADERS if key else _COMMON_HEADERS)
         if method == "DELETE":
             return web.Response(status=204, headers=_COMMON_HEADERS)
         return web.Response(status=405)
 
 
-def build_app() -> web.Application:
+def build_app(fsync_dir: Path | None = None) -> web.Application:
     # S3 bodies go well past aiohttp's 1 MiB default request limit.
     app = web.Application(client_max_size=1 << 30)
-    app.router.add_route("*", "/{tail:.*}", BaselineS3().handle)
+    app.router.add_route("*", "/{tail:.*}", BaselineS3(DurableLog(fsync_dir) if fsync_dir else None).handle)
     return app
 
 
-async def serve(host: str, port: int) -> None:
-    runner = web.AppRunner(build_app(), access_log=None)
+async def serve(host: str, port: int, fsync_dir: Path | None = None) -> None:
+    runner = web.AppRunner(build_app(fsync_dir), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
@@ -131,13 +205,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 = pick a free port (default)")
+    parser.add_argument("--fsync", metavar="DIR", type=Path, help="flush each PUT body to a log in DIR before answering")
     args = parser.parse_args(argv)
     try:
         import uvloop
     except ImportError:
-        asyncio.run(serve(args.host, args.port))
+        asyncio.run(serve(args.host, args.port, args.fsync))
     else:
-        uvloop.run(serve(args.host, args.port))
+        uvloop.run(serve(args.host, args.port, args.fsync))
 
 
 if __name__ == "__main__":

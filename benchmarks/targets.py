@@ -68,6 +68,11 @@ def _baseline(workdir: Path) -> Launch | str:
     return Launch([sys.executable, "-m", "benchmarks.baseline_server", "--port", "0"], "/")
 
 
+def _baseline_fsync(workdir: Path) -> Launch | str:
+    return Launch([sys.executable, "-m", "benchmarks.baseline_server", "--port", "0", "--fsync",
+                   str(workdir / "baseline-fsync")], "/")
+
+
 def _python_tool(module: str, needs: tuple[str, ...], env_var: str, script: str) -> list[str] | None:
     """Command for a Python server: from $env_var's interpreter, this interpreter, or a script on PATH."""
     other_python = os.environ.get(env_var)
@@ -104,6 +109,7 @@ TARGETS: dict[str, Target] = {
         Target("miniaws", "subject", _miniaws(ephemeral=False)),
         Target("miniaws-ephemeral", "subject", _miniaws(ephemeral=True)),
         Target("bare-aiohttp", "ceiling", _baseline),
+        Target("bare-aiohttp-fsync", "reference", _baseline_fsync),
         Target("moto", "reference", _moto),
         Target("ministack", "reference", _ministack),
     )
