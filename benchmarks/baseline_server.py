@@ -112,7 +112,8 @@ class DurableLog:
 
     def _flushed(self, waiters: list[asyncio.Future[None]]) -> None:
         for waiter in waiters:
-            waiter.set_result(None)
+            if not waiter.done():  # a client that went away cancelled its handler
+                waiter.set_result(None)
         if self._pending:
             self._flush()
         else:
