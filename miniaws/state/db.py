@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import os
 import sqlite3
 import sys
@@ -20,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+log = logging.getLogger("miniaws.state")
 
 #: The journal is an append-only log: a row per committed put, a NULL value for a delete. Appending keeps every commit
 #: on the b-tree's right edge: upserting random keys into a keyed table rewrote a page per row (15 random SQS message
@@ -153,7 +156,10 @@ class Database:
         done = self._done
         while done:
             on_done, result, error = done.popleft()
-            on_done(result, error)
+            try:
+                on_done(result, error)
+            except Exception:  # one caller's failure must not strand the outcomes queued behind it
+                log.exception("database job callback failed")
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()

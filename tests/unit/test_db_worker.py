@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,21 @@ async def test_jobs_queued_while_the_worker_runs_are_all_done_in_order(tmp_path:
 def _readable(fd: int) -> bool:
     import select
     return bool(select.select([fd], [], [], 0)[0])
+
+
+async def test_a_failing_callback_does_not_strand_the_outcomes_behind_it(tmp_path: Path,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
+    database = await open_database(tmp_path / "s.db")
+    loop = asyncio.get_running_loop()
+    second = loop.create_future()
+
+    def failing(result: object, error: BaseException | None) -> None:
+        raise RuntimeError("caller bug")
+
+    # both finish before the loop looks: their outcomes are handed back in one go
+    database.submit(lambda: 1, (), failing)
+    database.submit(lambda: 2, (), lambda result, error: second.set_result(result))
+    time.sleep(0.2)  # holds the loop on purpose: the worker finishes both jobs before the loop hands any back
+    assert await asyncio.wait_for(second, 2) == 2
+    assert "database job callback failed" in caplog.text
+    await database.close()
