@@ -407,30 +407,6 @@ async def test_durability_sets_how_commits_are_synced(tmp_path: Path, fsync: boo
     await database.close()
 
 
-@pytest.mark.parametrize("fsync", [True, False])
-async def test_body_files_are_fsynced_with_either_durability(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                             fsync: bool) -> None:
-    """Also with "process": its log reaches the disk at any checkpoint, and a record must never get there before
-    the body it references."""
-    import os
-    synced: list[int] = []
-    real_fsync = os.fsync
-
-    def recording(fd: int) -> None:
-        synced.append(fd)
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", recording)
-    journal = SqliteJournal(await open_database(tmp_path / "s.db", fsync))
-    blobs = BlobStore(tmp_path / "blobs", journal, inline_limit=10)
-    writer = blobs.open_writer()
-    await asyncio.to_thread(writer.write_sync, b"a" * 100)
-    blob_id = await asyncio.to_thread(writer.finish_sync)
-    assert blobs.path_of(blob_id).read_bytes() == b"a" * 100
-    assert len(synced) == 2  # the file, then its directory
-    await journal.close()
-
-
 def _rows_on_disk(directory: Path, name: str = "s.db") -> list[tuple[int, str]]:
     """The log as a power loss would leave it if only the database file had reached the disk: a copy of that file
     alone (no WAL), which holds exactly what was checkpointed, and a checkpoint is what syncs a "process" log."""
@@ -527,15 +503,31 @@ def test_a_replaced_body_file_is_unlinked_at_once_without_a_running_loop(tmp_pat
 
 
 @pytest.mark.parametrize("durability", ["fsync", "process"])
-async def test_the_server_fsyncs_body_files_with_either_durability(tmp_path: Path, durability: str) -> None:
+async def test_the_server_fsyncs_body_files_with_either_durability(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   durability: str) -> None:
+    """Also with "process": its log reaches the disk at any checkpoint, and a record must never get there before
+    the body it references."""
+    import os
     from miniaws.config import load_config
     from miniaws.server import Server
     server = Server(load_config(env={}, overrides={"data_dir": str(tmp_path / "data"), "durability": durability,
                                                    "port": 0, "dns_port": 0, "edge_port": 0}))
     await server.start()
     try:
-        assert server._blobs is not None and server._blobs.fsync
-        assert isinstance(server._journal, SqliteJournal)
+        assert isinstance(server._journal, SqliteJournal) and server._blobs is not None
         assert server._journal._db.flushes_commits == (durability == "fsync")
+        synced: list[int] = []
+        real_fsync = os.fsync
+
+        def recording(fd: int) -> None:
+            synced.append(fd)
+            real_fsync(fd)
+
+        monkeypatch.setattr(os, "fsync", recording)
+        writer = server._blobs.open_writer()
+        await asyncio.to_thread(writer.write_sync, b"a" * 100)
+        blob_id = await asyncio.to_thread(writer.finish_sync)
+        assert server._blobs.path_of(blob_id).read_bytes() == b"a" * 100
+        assert len(synced) == 2  # the file, then its directory
     finally:
         await server.stop()
